@@ -1,0 +1,72 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# vfio-dmabuf: VFIO_IOMMU_MAP_DMABUF, its library and the QEMU test harness.
+#
+#   make demo    boot the default VM and show edu DMA into a dma-buf
+#   make check   host unit tests + the guest suite on the default matrix
+#   make help    everything else
+#
+# Downloads and builds go to $(VFIO_DMABUF_CACHE), outside the tree.
+
+XDG_CACHE_HOME ?= $(HOME)/.cache
+VFIO_DMABUF_CACHE ?= $(XDG_CACHE_HOME)/vfio-dmabuf
+export VFIO_DMABUF_CACHE
+
+H := tests/harness
+
+# Narrowing knobs, passed through to the harness.
+KERNELS ?= 6.12 6.1
+MACHINES ?= x86_64-intel-iommu x86_64-virtio-iommu aarch64-smmuv3
+export KERNELS MACHINES TEST HOST_TESTS LOGDIR TIMEOUT ACCEL
+
+# demo: one machine, one kernel.
+DEMO_MACHINE ?= x86_64-intel-iommu
+DEMO_KERNEL ?= 6.12
+IOVA ?=
+
+.PHONY: help deps check check-host demo bench kernels kernels-lock modules \
+	lib guest checkpatch clean
+
+help:
+	@sed -n 's/^#   //p' Makefile
+	@echo "  make deps          install missing Debian packages (root)"
+	@echo "  make kernels       fetch+unpack the Debian kernel packages of kernels.lock"
+	@echo "  make kernels-lock  move qemu-configs/kernels.lock to the newest packages"
+	@echo "  make modules       build vfio_iommu_type1.ko + test exporter for KERNELS"
+	@echo "  make check-host    host unit tests only"
+	@echo "  make bench         MAP_DMABUF vs MAP_DMA timings in a guest"
+	@echo "  make checkpatch    checkpatch.pl --strict on the kernel code"
+	@echo "  narrow: KERNELS=6.12 MACHINES=aarch64-smmuv3 TEST='baseline/*'"
+
+deps:
+	@$(H)/deps.sh
+
+check: deps
+	@$(H)/check.sh
+
+check-host: deps
+	@$(MAKE) -s -C tests/host check O=$(VFIO_DMABUF_CACHE)/build/host
+
+demo: deps
+	@$(H)/demo.sh $(DEMO_KERNEL) $(DEMO_MACHINE) $(IOVA)
+
+bench: deps
+	@$(H)/bench.sh $(firstword $(KERNELS)) $(firstword $(MACHINES))
+
+kernels: deps
+	@for s in $(KERNELS); do for a in amd64 arm64; do \
+		$(H)/fetch-kernel.sh $$s $$a || exit 1; done; done
+
+kernels-lock:
+	@$(H)/kernels-lock.sh
+
+modules: kernels
+	@for s in $(KERNELS); do for a in amd64 arm64; do \
+		$(H)/build-modules.sh $$s $$a || exit 1; \
+		echo "built: $(VFIO_DMABUF_CACHE)/build/$$s-$$a/*.ko"; done; done
+
+checkpatch:
+	@$(MAKE) -s -C vfio checkpatch LINUX_SOURCE=$$(. $(H)/common.sh; source_dir 6.12)
+	@$(MAKE) -s -C tests/exporter checkpatch LINUX_SOURCE=$$(. $(H)/common.sh; source_dir 6.12)
+
+clean:
+	@echo "nothing is built in the tree; the cache is $(VFIO_DMABUF_CACHE) (rm -rf it to start over)"

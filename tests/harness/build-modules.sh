@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# build-modules.sh SERIES ARCH: build the project's kernel modules out of tree
+# against the unpacked Debian headers of SERIES/ARCH, with W=1.
+#
+#   $VFIO_DMABUF_CACHE/build/SERIES-ARCH/vfio_iommu_type1.ko
+#       drivers/vfio/vfio_iommu_type1.c from linux-source, patched with
+#       vfio/patches/SERIES/*.patch, plus vfio/vfio_iommu_type1_dmabuf.c
+#   $VFIO_DMABUF_CACHE/build/SERIES-ARCH/vfio_dmabuf_test_exporter.ko
+#
+# Any compiler warning fails the build (the log says which).
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+
+[ $# -eq 2 ] || die "usage: $0 SERIES ARCH"
+series=$1
+arch=$(deb_arch "$2")
+rel=$(kernel_release "$series" "$arch")
+hdr=$(kernel_dir "$series" "$arch")/root/usr/src/linux-headers-$rel
+src=$(source_dir "$series")
+out=$VFIO_DMABUF_CACHE/build/$series-$arch
+[ -d "$hdr" ] && [ -e "$src/.done" ] || die "kernel $series/$arch not fetched (make kernels)"
+mkdir -p "$out"
+# shellcheck disable=SC2046
+set -- $(kbuild_arch_args "$arch")
+
+# build NAME DIR ARGS...: one module, its log kept next to it.
+build() {
+	local name=$1 dir=$2 blog=$out/$1.build.log
+	shift 2
+	rm -f "$out/$name.ko"
+	if ! make -C "$TOP/$dir" KDIR="$hdr" BUILD="$out/$name" "$@" >"$blog" 2>&1; then
+		msg "error: building $name for $series/$arch failed; log: $blog"
+		tail -n 20 "$blog" >&2
+		return 1
+	fi
+	if grep -E 'warning:' "$blog" >&2; then
+		msg "error: $name for $series/$arch has W=1 warnings; log: $blog"
+		return 1
+	fi
+	cp "$out/$name/$name.ko" "$out/$name.ko"
+}
+
+rc=0
+build vfio_iommu_type1 vfio LINUX_SOURCE="$src" SERIES="$series" "$@" || rc=1
+build vfio_dmabuf_test_exporter tests/exporter "$@" || rc=1
+exit $rc

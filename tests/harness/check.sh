@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# check.sh: the whole test suite ('make check').
+#
+# 1. host unit tests (library logic, under ASan/UBSan);
+# 2. per kernel series and architecture: fetch the Debian packages, build our
+#    modules (W=1, warnings fail) and the static guest programs;
+# 3. per kernel series and machine: build the initramfs, boot it (run-vm.sh)
+#    and collect the guest's per-test results.
+# One line per test, then "N passed, N failed, N skipped"; exit 1 on failure.
+#
+# Narrowing: KERNELS="6.12" MACHINES="x86_64-intel-iommu" TEST='baseline/*'
+# (a glob on guest test names), HOST_TESTS=0 to skip the host unit tests.
+# Logs: $LOGDIR (default $VFIO_DMABUF_CACHE/logs/check-DATE).
+set -uo pipefail
+. "$(dirname "$0")/common.sh"
+
+KERNELS=${KERNELS:-"6.12 6.1"}
+MACHINES=${MACHINES:-"x86_64-intel-iommu x86_64-virtio-iommu aarch64-smmuv3"}
+HOST_TESTS=${HOST_TESTS:-1}
+LOGDIR=${LOGDIR:-$VFIO_DMABUF_CACHE/logs/check-$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$LOGDIR"
+all=$LOGDIR/results.tsv
+: >"$all"
+start=$(date +%s)
+H=$TOP/tests/harness
+
+elapsed() { echo "$(( $(date +%s) - start ))s"; }
+# record STATUS NAME DETAIL: one result line, printed as it happens.
+record() {
+	printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$all"
+	if [ -n "$3" ]; then printf '%-4s %s  (%s)\n' "$1" "$2" "$3"; else printf '%-4s %s\n' "$1" "$2"; fi
+}
+
+if [ "$HOST_TESTS" = 1 ]; then
+	msg "[$(elapsed)] host unit tests"
+	hlog=$LOGDIR/host-tests.log
+	make -s -C "$TOP/tests/host" check O="$VFIO_DMABUF_CACHE/build/host" >"$hlog" 2>&1
+	hrc=$?
+	while IFS=$'\t' read -r st name detail; do
+		record "$st" "host/$name" "$detail"
+	done < <(awk '/^(not )?ok [0-9]+ / { st = /^not/ ? "FAIL" : "PASS"; sub(/^(not )?ok [0-9]+ /, "");
+		d = ""; if ((i = index($0, " # ")) > 0) { d = substr($0, i + 3); $0 = substr($0, 1, i - 1) }
+		if (d ~ /^SKIP/) { st = "SKIP"; sub(/^SKIP ?/, "", d) } print st "\t" $0 "\t" d }' "$hlog")
+	if [ $hrc -ne 0 ] && ! grep -q '^not ok' "$hlog"; then
+		record FAIL host/build "host tests did not build or run; log: $hlog"
+		tail -n 20 "$hlog" >&2
+	fi
+fi
+
+# Architectures the selected machines need.
+declare -A arch_of=()
+for m in $MACHINES; do
+	arch_of[$m]=$(deb_arch "$(conf_get "$(machine_conf "$m")" arch)")
+done
+arches=$(printf '%s\n' "${arch_of[@]}" | sort -u)
+
+declare -A ready=()
+for a in $arches; do
+	msg "[$(elapsed)] guest programs for $a"
+	if "$H/build-guest.sh" "$a" >"$LOGDIR/guest-$a.build.log" 2>&1; then
+		record PASS "build/guest-programs-$a" ""
+		ready[guest-$a]=1
+	else
+		record FAIL "build/guest-programs-$a" "log: $LOGDIR/guest-$a.build.log"
+		tail -n 15 "$LOGDIR/guest-$a.build.log" >&2
+	fi
+	for s in $KERNELS; do
+		msg "[$(elapsed)] kernel $s/$a: fetch and build modules"
+		if ! "$H/fetch-kernel.sh" "$s" "$a" >"$LOGDIR/fetch-$s-$a.log" 2>&1; then
+			record FAIL "build/fetch-$s-$a" "log: $LOGDIR/fetch-$s-$a.log"
+			tail -n 5 "$LOGDIR/fetch-$s-$a.log" >&2
+			continue
+		fi
+		if "$H/build-modules.sh" "$s" "$a" >"$LOGDIR/modules-$s-$a.log" 2>&1; then
+			record PASS "build/modules-$s-$a" "W=1, no warnings"
+			ready[$s-$a]=1
+		else
+			record FAIL "build/modules-$s-$a" "log: $LOGDIR/modules-$s-$a.log"
+			tail -n 15 "$LOGDIR/modules-$s-$a.log" >&2
+		fi
+	done
+done
+
+for s in $KERNELS; do
+	for m in $MACHINES; do
+		a=${arch_of[$m]}
+		conf=$(machine_conf "$m")
+		tag=$s/$m
+		if [ -z "${ready[$s-$a]:-}" ] || [ -z "${ready[guest-$a]:-}" ]; then
+			record FAIL "$tag/boot" "not booted: its kernel, modules or guest programs failed to build"
+			continue
+		fi
+		skip=""
+		for sym in $(conf_all "$conf" requires); do
+			[ "$(kconfig_value "$s" "$a" "$sym")" = n ] &&
+				skip="$skip$sym is not set in Debian's $(kernel_release "$s" "$a") "
+		done
+		if [ -n "$skip" ]; then
+			record SKIP "$tag" "machine cannot work with this kernel: $skip"
+			continue
+		fi
+		msg "[$(elapsed)] $tag"
+		vdir=$LOGDIR/$s-$m
+		mkdir -p "$vdir"
+		if ! "$H/mkinitramfs.sh" "$s" "$m" "$vdir/initramfs.cpio.gz" >"$vdir/initramfs.log" 2>&1; then
+			record FAIL "$tag/initramfs" "log: $vdir/initramfs.log"
+			continue
+		fi
+		"$H/run-vm.sh" "$m" "$s" "$vdir/initramfs.cpio.gz" "$vdir"
+		while IFS=$'\t' read -r st name detail; do
+			[ "$st" = FAIL ] && detail="$detail${detail:+; }log: $vdir/console.log"
+			record "$st" "$tag/$name" "$detail"
+		done <"$vdir/results.tsv"
+		if grep -q '^FAIL' "$vdir/results.tsv"; then
+			msg "  ---- relevant console lines ($vdir/console.log):"
+			grep -nE '^not ok|BUG:|WARNING:|Oops|Call Trace|KASAN|lockdep|Kernel panic|^# ' "$vdir/console.log" | head -n 25 >&2
+		fi
+	done
+done
+
+p=$(grep -c '^PASS' "$all")
+f=$(grep -c '^FAIL' "$all")
+k=$(grep -c '^SKIP' "$all")
+msg "[$(elapsed)] logs: $LOGDIR"
+echo "$p passed, $f failed, $k skipped"
+[ "$f" -eq 0 ] && [ "$p" -gt 0 ]

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# fetch-kernel.sh SERIES ARCH: download the Debian kernel packages pinned in
+# qemu-configs/kernels.lock with 'apt-get download' and unpack them with
+# 'dpkg -x' into the cache.  Nothing is installed on this machine.
+#
+# Result, under $VFIO_DMABUF_CACHE:
+#   kernels/SERIES-ARCH/root/boot/vmlinuz-REL   the guest kernel
+#   kernels/SERIES-ARCH/root/lib/modules/REL    its modules (+ modules.dep)
+#   kernels/SERIES-ARCH/root/usr/src/linux-headers-REL   kbuild tree
+#   src/linux-source-SERIES-VERSION/            drivers/vfio etc. from linux-source
+#   busybox/ARCH/busybox                        busybox-static of ARCH
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+
+[ $# -eq 2 ] || die "usage: $0 SERIES ARCH"
+series=$1
+arch=$(deb_arch "$2")
+debs=$VFIO_DMABUF_CACHE/debs
+kdir=$(kernel_dir "$series" "$arch")
+rel=$(kernel_release "$series" "$arch")
+mkdir -p "$debs"
+
+# download PKG VERSION [APT-ARCH]: fetch one .deb into the cache once.
+download() {
+	local pkg=$1 ver=$2 aarch=${3:-} spec file pat
+	pat="$debs/${pkg}_${ver//:/%3a}_${aarch:-all}.deb"
+	file=$(ls $pat 2>/dev/null | head -n 1 || true)
+	[ -n "$file" ] && { echo "$file"; return; }
+	spec=$pkg${aarch:+:$aarch}=$ver
+	msg "  downloading $spec"
+	(cd "$debs" && apt-get download -q=2 -o APT::Sandbox::User=root "$spec" >&2) ||
+		die "apt-get download $spec failed (run 'make deps'; for arm64 'dpkg --add-architecture arm64 && apt-get update')"
+	ls $pat | head -n 1
+}
+
+if [ ! -e "$kdir/.done" ]; then
+	msg "fetching kernel $series/$arch ($rel)"
+	rm -rf "$kdir"
+	mkdir -p "$kdir/root"
+	for role in image headers headers-common kbuild; do
+		read -r pkg ver < <(lock_get "$series" "$arch" "$role")
+		case $role in
+		image|headers) aarch=$arch ;;
+		kbuild) aarch=amd64 ;;	# host tools run on the build machine
+		*) aarch= ;;
+		esac
+		dpkg -x "$(download "$pkg" "$ver" "$aarch")" "$kdir/root"
+	done
+	hdr=$kdir/root/usr/src/linux-headers-$rel
+	# The one kbuild fix-up: the arch headers Makefile includes the common
+	# one by absolute path; point it at the unpacked copy.
+	sed -i "s|^include /usr/src/|include $kdir/root/usr/src/|" "$hdr/Makefile"
+	# Image packages ship no modules.dep (their postinst makes it).
+	depmod -b "$kdir/root" "$rel"
+	touch "$kdir/.done"
+fi
+
+src=$(source_dir "$series")
+if [ ! -e "$src/.done" ]; then
+	read -r pkg ver < <(lock_get "$series" all source)
+	msg "unpacking $pkg $ver (drivers/vfio, dma-buf, iommu, headers, scripts)"
+	deb=$(download "$pkg" "$ver")
+	tmp=$(mktemp -d "$VFIO_DMABUF_CACHE/src.XXXXXX")
+	dpkg -x "$deb" "$tmp"
+	rm -rf "$src"
+	mkdir -p "$src"
+	# The whole tree is 1.4 GB; the build and the reviewers need only these.
+	tar -xf "$tmp"/usr/src/linux-source-*.tar.xz -C "$src" --strip-components=1 \
+		--wildcards '*/drivers/vfio' '*/drivers/dma-buf' '*/drivers/iommu' \
+		'*/include' '*/scripts' '*/Documentation/driver-api' \
+		'*/tools/testing/selftests/vfio' '*/tools/testing/selftests/kselftest*' \
+		'*/samples/vfio-mdev' 2>/dev/null ||
+	tar -xf "$tmp"/usr/src/linux-source-*.tar.xz -C "$src" --strip-components=1 \
+		--wildcards '*/drivers/vfio' '*/drivers/dma-buf' '*/drivers/iommu' \
+		'*/include' '*/scripts' '*/Documentation/driver-api'
+	rm -rf "$tmp"
+	touch "$src/.done"
+fi
+
+bb=$VFIO_DMABUF_CACHE/busybox/$arch/busybox
+if [ ! -x "$bb" ]; then
+	ver=$(apt-cache policy "busybox-static:$arch" | awk '/Candidate:/ { print $2 }')
+	[ -n "$ver" ] && [ "$ver" != "(none)" ] || die "no busybox-static:$arch package (run 'make deps')"
+	tmp=$(mktemp -d)
+	dpkg -x "$(download busybox-static "$ver" "$arch")" "$tmp"
+	mkdir -p "${bb%/*}"
+	cp "$tmp/bin/busybox" "$bb"
+	rm -rf "$tmp"
+fi
+msg "kernel $series/$arch ready: $kdir"

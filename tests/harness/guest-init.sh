@@ -1,0 +1,54 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: GPL-2.0-only
+# /init of the test guests: load the modules, bind the edu devices to
+# vfio-pci, run the guest test programs, dump the kernel log for the runner's
+# splat check, power off.  The runner on the host parses the KTAP-style
+# "ok N name" / "not ok N name" lines and the ### markers.
+/bin/busybox --install -s /bin
+export PATH=/bin:/sbin:/usr/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /tmp
+. /etc/machine.env
+export VFD_FAULT_PATTERN VFD_TEST_FILTER MACHINE SERIES
+
+echo "### guest: $(uname -r) machine=$MACHINE uptime=$(cut -d' ' -f1 /proc/uptime)s"
+fatal() {
+	echo "not ok 1 guest-setup # $*"
+	echo "### dmesg-begin"; dmesg; echo "### dmesg-end"
+	echo "### guest-done"
+	poweroff -f
+}
+
+# Module parameters on the kernel command line are not seen by insmod:
+# they come from the machine config through /etc/modules.load.
+while read -r path params; do
+	insmod "$path" $params || fatal "insmod $path $params failed"
+done </etc/modules.load
+
+# Bind every edu device (1234:11e8) to vfio-pci.
+for d in /sys/bus/pci/devices/*; do
+	[ "$(cat "$d/vendor"):$(cat "$d/device")" = 0x1234:0x11e8 ] || continue
+	[ -e "$d/driver" ] && echo "${d##*/}" >"$d/driver/unbind"
+	echo vfio-pci >"$d/driver_override"
+	echo "${d##*/}" >/sys/bus/pci/drivers_probe
+	[ -e "$d/iommu_group" ] || fatal "${d##*/} has no IOMMU group"
+	echo "### edu ${d##*/} group $(basename "$(readlink "$d/iommu_group")") driver $(basename "$(readlink "$d/driver")")"
+done
+
+for t in /tests/*; do
+	[ -x "$t" ] || continue
+	echo "### run ${t##*/}"
+	"$t" $VFD_GUEST_ARGS
+	echo "### exit ${t##*/} $?"
+done
+
+# Give the IOMMU fault reporting a moment, then hand the whole log to the
+# runner (the console loglevel hides warnings; the dump does not).
+sleep 1
+echo "### dmesg-begin"
+dmesg
+echo "### dmesg-end"
+echo "### guest-done uptime=$(cut -d' ' -f1 /proc/uptime)s"
+poweroff -f

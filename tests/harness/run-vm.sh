@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# run-vm.sh MACHINE SERIES INITRD LOGDIR: the one runner.
+#
+# Boots the machine config qemu-configs/MACHINE.conf with the Debian kernel of
+# SERIES and INITRD, writes the full console to LOGDIR/console.log, enforces
+# a hard timeout, and turns the guest's KTAP-style lines into
+# LOGDIR/results.tsv ("PASS|FAIL|SKIP<TAB>test<TAB>detail").  A kernel splat
+# anywhere in the console (or in the dmesg dump the guest prints at the end)
+# is a failed test of its own, "kernel-log", quoting the splat.
+#
+# Environment: TIMEOUT (seconds, default 900), ACCEL (tcg|kvm, default: kvm
+# only where it is hardware-backed and the guest is native), QEMU_EXTRA.
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+
+[ $# -eq 4 ] || die "usage: $0 MACHINE SERIES INITRD LOGDIR"
+machine=$1 series=$2 initrd=$3 logdir=$4
+conf=$(machine_conf "$machine")
+qarch=$(conf_get "$conf" arch)
+arch=$(deb_arch "$qarch")
+rel=$(kernel_release "$series" "$arch")
+kernel=$(kernel_dir "$series" "$arch")/root/boot/vmlinuz-$rel
+timeout=${TIMEOUT:-900}
+mkdir -p "$logdir"
+log=$logdir/console.log
+res=$logdir/results.tsv
+
+# KVM only where it really works: same architecture and a hardware-backed
+# kvm (kvm_intel/kvm_amd).  The nested kvm_pvm backend found on some build
+# machines cannot boot a stock kernel (FACTS.md).
+accel=${ACCEL:-}
+if [ -z "$accel" ]; then
+	accel=tcg
+	if [ "$qarch" = "$(uname -m)" ] && [ -w /dev/kvm ] &&
+	   { [ -d /sys/module/kvm_intel ] || [ -d /sys/module/kvm_amd ]; }; then
+		accel=kvm
+	fi
+fi
+
+args=(-accel "$accel" -machine "$(conf_get "$conf" machine)"
+      -cpu "$(conf_get "$conf" cpu)" -smp "$(conf_get "$conf" smp)"
+      -m "$(conf_get "$conf" memory)" -nographic -no-reboot -nodefaults
+      -serial mon:stdio -kernel "$kernel" -initrd "$initrd"
+      -append "console=$(conf_get "$conf" console) panic=-1 oops=panic loglevel=4 $(conf_get "$conf" append) ${APPEND_EXTRA:-}")
+iommu=$(conf_get "$conf" iommu)
+[ -n "$iommu" ] && args+=(-device "$iommu")
+while read -r dev; do
+	[ -n "$dev" ] && args+=(-device "$dev")
+done < <(conf_all "$conf" device)
+# shellcheck disable=SC2206
+args+=(${QEMU_EXTRA:-})
+
+printf '%s' "$(conf_get "$conf" qemu)" >"$logdir/qemu-cmdline.txt"
+printf ' %q' "${args[@]}" >>"$logdir/qemu-cmdline.txt"
+echo >>"$logdir/qemu-cmdline.txt"
+
+msg "  booting $series/$machine ($rel, $accel, timeout ${timeout}s), log: $log"
+t0=$(date +%s.%N)
+rc=0
+timeout --foreground -k 5 "$timeout" "$(conf_get "$conf" qemu)" "${args[@]}" </dev/null >"$log" 2>&1 || rc=$?
+t1=$(date +%s.%N)
+secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+echo "$secs" >"$logdir/wall-seconds"
+tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"
+
+: >"$res"
+# Per-test lines: "ok N name", "not ok N name # detail", "ok N name # SKIP why".
+awk '
+	/^### run / { prog = $3 }
+	/^(not )?ok [0-9]+ / {
+		line = $0; status = "PASS"
+		if (line ~ /^not ok/) { status = "FAIL"; sub(/^not ok [0-9]+ /, "", line) }
+		else sub(/^ok [0-9]+ /, "", line)
+		detail = ""
+		if ((i = index(line, " # ")) > 0) { detail = substr(line, i + 3); line = substr(line, 1, i - 1) }
+		if (detail ~ /^SKIP/) { status = "SKIP"; sub(/^SKIP ?/, "", detail) }
+		name = (prog != "" ? prog "/" : "") line
+		printf "%s\t%s\t%s\n", status, name, detail
+	}
+	/^### exit / && $4 != 0 && $4 != 1 { printf "FAIL\t%s\tprogram exited with status %s (crashed?)\n", $3, $4 }
+' "$log" >>"$res"
+
+# Kernel splats: anything here fails the run, whatever the tests said.
+splat_re='BUG:|WARNING:|Oops|KASAN|kmemleak|possible circular locking|possible recursive locking|inconsistent lock state|lockdep|Call Trace|Kernel panic|general protection fault|UBSAN:|DMA-API:'
+if grep -nE "$splat_re" "$log" >"$logdir/splats.txt"; then
+	first=$(head -n 1 "$logdir/splats.txt" | cut -c1-200)
+	printf 'FAIL\tkernel-log\tsplat in console: %s (all: %s)\n' "$first" "$logdir/splats.txt" >>"$res"
+else
+	rm -f "$logdir/splats.txt"
+fi
+if ! grep -q '^### guest-done' "$log"; then
+	if [ "$rc" = 124 ]; then why="timed out after ${timeout}s"; else why="guest did not finish (qemu exit $rc)"; fi
+	printf 'FAIL\tguest-run\t%s; last lines: %s\n' "$why" "$(tail -n 3 "$log" | tr '\n' '|' | cut -c1-300)" >>"$res"
+elif ! grep -q . "$res"; then
+	printf 'FAIL\tguest-run\tguest finished but reported no test\n' >>"$res"
+fi
+msg "  $series/$machine finished in ${secs}s"
