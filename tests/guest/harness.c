@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Test runner of the guest test programs: see harness.h.
+ */
+#define _GNU_SOURCE
+#include "harness.h"
+
+#include <fnmatch.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define VT_MAX_TESTS 256
+#define VT_MAX_DEFER 32
+
+struct vt_test {
+	const char *name;
+	vt_fn fn;
+	unsigned int timeout_s;
+};
+
+/* Test table and per-child cleanup list: the runner is single-threaded and
+ * these only exist for the life of one test program. */
+static struct vt_test vt_tests[VT_MAX_TESTS];
+static unsigned int vt_ntests;
+static struct { void (*fn)(void *); void *arg; } vt_defers[VT_MAX_DEFER];
+static unsigned int vt_ndefer;
+/* Child -> parent: the result line's tail (reason), through a pipe. */
+static int vt_pipe = -1;
+
+void vt_register(const char *name, vt_fn fn, unsigned int timeout_s)
+{
+	if (vt_ntests == VT_MAX_TESTS) {
+		fprintf(stderr, "too many tests\n");
+		abort();
+	}
+	vt_tests[vt_ntests++] = (struct vt_test){ name, fn, timeout_s };
+}
+
+void vt_defer(void (*fn)(void *), void *arg)
+{
+	if (vt_ndefer == VT_MAX_DEFER)
+		FAIL("too many deferred cleanups");
+	vt_defers[vt_ndefer].fn = fn;
+	vt_defers[vt_ndefer++].arg = arg;
+}
+
+static void vt_run_defers(void)
+{
+	while (vt_ndefer) {
+		vt_ndefer--;
+		vt_defers[vt_ndefer].fn(vt_defers[vt_ndefer].arg);
+	}
+}
+
+static __attribute__((noreturn)) void vt_end(int code, const char *fmt, va_list ap)
+{
+	char buf[512];
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+
+	if (n > 0 && vt_pipe >= 0 && write(vt_pipe, buf, strlen(buf)) < 0)
+		perror("write");
+	vt_run_defers();
+	_exit(code);
+}
+
+void vt_fail(const char *file, int line, const char *fmt, ...)
+{
+	char f[512];
+	va_list ap;
+
+	snprintf(f, sizeof(f), "%s:%d: %s", strrchr(file, '/') ? strrchr(file, '/') + 1 : file,
+		 line, fmt);
+	va_start(ap, fmt);
+	vt_end(1, f, ap);
+}
+
+void vt_skip(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vt_end(2, fmt, ap);
+}
+
+void vt_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("# ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+const char *strerrorname(int e)
+{
+	const char *n = strerrorname_np(e);
+
+	return n ? n : "E?";
+}
+
+static void vt_alarm(int sig)
+{
+	(void)sig;
+}
+
+int main(int argc, char **argv)
+{
+	const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	const char *filter = getenv("VFD_TEST_FILTER");
+	const char *deftmo = getenv("VFD_TEST_TIMEOUT");
+	bool sel[VT_MAX_TESTS];
+	unsigned int i, n = 0, num = 0, failed = 0;
+	char full[256];
+
+	(void)argc;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (i = 0; i < vt_ntests; i++) {
+		snprintf(full, sizeof(full), "%s/%s", prog, vt_tests[i].name);
+		sel[i] = !filter || !*filter || !fnmatch(filter, full, 0) ||
+			 !fnmatch(filter, prog, 0);
+		n += sel[i];
+	}
+	if (!n)
+		return 0;
+	printf("1..%u\n", n);
+	/* No SA_RESTART: the alarm must interrupt waitpid(). */
+	sigaction(SIGALRM, &(struct sigaction){ .sa_handler = vt_alarm }, NULL);
+	for (i = 0; i < vt_ntests; i++) {
+		unsigned int tmo = vt_tests[i].timeout_s ? vt_tests[i].timeout_s :
+				   (deftmo ? (unsigned int)atoi(deftmo) : 120);
+		char why[512] = "";
+		int p[2], status = 0;
+		ssize_t len;
+		pid_t pid;
+
+		if (!sel[i])
+			continue;
+		num++;
+		if (pipe(p) < 0) {
+			perror("pipe");
+			return 1;
+		}
+		pid = fork();
+		if (pid < 0) {
+			perror("fork");
+			return 1;
+		}
+		if (!pid) {
+			close(p[0]);
+			vt_pipe = p[1];
+			vt_tests[i].fn();
+			vt_run_defers();
+			_exit(0);
+		}
+		close(p[1]);
+		alarm(tmo);
+		if (waitpid(pid, &status, 0) < 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			snprintf(why, sizeof(why), "timed out after %us", tmo);
+			status = -1;
+		}
+		alarm(0);
+		if (status != -1) {
+			len = read(p[0], why, sizeof(why) - 1);
+			why[len > 0 ? len : 0] = '\0';
+		}
+		close(p[0]);
+		for (char *c = why; *c; c++)
+			if (*c == '\n')
+				*c = ' ';
+		if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+			printf("ok %u %s\n", num, vt_tests[i].name);
+		} else if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 2) {
+			printf("ok %u %s # SKIP %s\n", num, vt_tests[i].name, why);
+		} else {
+			if (status != -1 && WIFSIGNALED(status))
+				snprintf(why, sizeof(why), "killed by signal %d (%s)",
+					 WTERMSIG(status), strsignal(WTERMSIG(status)));
+			else if (status != -1 && !*why)
+				snprintf(why, sizeof(why), "exit status %d", WEXITSTATUS(status));
+			printf("not ok %u %s # %s\n", num, vt_tests[i].name, why);
+			failed++;
+		}
+	}
+	return failed ? 1 : 0;
+}
