@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * vfio_dmabuf_test_exporter: a dma-buf exporter for testing dma-buf importers
+ * (VFIO_IOMMU_MAP_DMABUF) inside test guests. Not for production use.
+ *
+ * Control device: /dev/vfio_dmabuf_test
+ *
+ * All ioctls take a pointer to a structure that begins with argsz and flags,
+ * in the style of VFIO: argsz is the size of the structure as userspace knows
+ * it and must be at least the size of the structure defined here; any bytes
+ * beyond that size must be zero. Unknown flags and non-zero reserved fields
+ * are rejected with EINVAL.
+ */
+#ifndef _UAPI_VFIO_DMABUF_TEST_EXPORTER_H
+#define _UAPI_VFIO_DMABUF_TEST_EXPORTER_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+#define VFIO_DMABUF_TEST_DEVICE		"/dev/vfio_dmabuf_test"
+
+#define VFIO_DMABUF_TEST_TYPE		0xDB
+#define VFIO_DMABUF_TEST_BASE		0x40
+
+/* Buffer kinds (physical layout of the backing pages). */
+enum vfio_dmabuf_test_kind {
+	/*
+	 * Order-0 pages, no two neighbours physically adjacent:
+	 * every page is its own physically contiguous segment.
+	 */
+	VFIO_DMABUF_TEST_KIND_SCATTER = 0,
+	/* One physically contiguous run, at most 4 MiB. */
+	VFIO_DMABUF_TEST_KIND_CONTIG = 1,
+	/*
+	 * Physically contiguous, naturally aligned 2 MiB runs (the last one
+	 * may be shorter), so an importer can use 2 MiB IOMMU pages.
+	 */
+	VFIO_DMABUF_TEST_KIND_CHUNKED = 2,
+};
+
+#define VFIO_DMABUF_TEST_CONTIG_MAX	(4ULL << 20)
+#define VFIO_DMABUF_TEST_CHUNK_SIZE	(2ULL << 20)
+
+/* Exporter behaviour. */
+enum vfio_dmabuf_test_mode {
+	/* Non-dynamic exporter (no pin/unpin ops), like udmabuf. */
+	VFIO_DMABUF_TEST_MODE_STATIC = 0,
+	/* Dynamic exporter whose pin/unpin succeed. */
+	VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN = 1,
+	/*
+	 * Dynamic exporter whose pin fails with EOPNOTSUPP: only importers that
+	 * handle move_notify can map it. Without CONFIG_DMABUF_MOVE_NOTIFY the
+	 * dma-buf core pins at map time, so mapping fails there.
+	 */
+	VFIO_DMABUF_TEST_MODE_DYNAMIC_NOPIN = 2,
+	/* The attach op fails with -attach_errno (default EPERM). */
+	VFIO_DMABUF_TEST_MODE_REFUSE_ATTACH = 3,
+};
+
+/**
+ * VFIO_DMABUF_TEST_CREATE - _IO(VFIO_DMABUF_TEST_TYPE, BASE + 0),
+ *			     struct vfio_dmabuf_test_create
+ *
+ * Create a test dma-buf and return a new file descriptor for it (O_CLOEXEC).
+ * The file is opened O_RDWR, or O_RDONLY with
+ * VFIO_DMABUF_TEST_CREATE_RDONLY. The pages are zeroed.
+ *
+ * By default the sg_table handed to importers carries only DMA addresses and
+ * lengths, no page links (sg_page() returns NULL): importers must not touch
+ * the pages. VFIO_DMABUF_TEST_CREATE_WITH_PAGES hands out the table that was
+ * passed to dma_map_sgtable(), page links included.
+ *
+ * Return: 0 on success; EINVAL for bad arguments (size 0 or not a multiple of
+ * the page size, too large, unknown kind, mode or flag, attach_errno outside
+ * 1..4095 or set in a mode other than REFUSE_ATTACH, reserved fields set),
+ * ENOMEM, EAGAIN if a SCATTER layout could not be produced.
+ */
+struct vfio_dmabuf_test_create {
+	__u32	argsz;
+	__u32	flags;
+#define VFIO_DMABUF_TEST_CREATE_RDONLY		0x1
+#define VFIO_DMABUF_TEST_CREATE_WITH_PAGES	0x2
+	__u64	size;		/* in: bytes, a multiple of the page size */
+	__u32	kind;		/* in: enum vfio_dmabuf_test_kind */
+	__u32	mode;		/* in: enum vfio_dmabuf_test_mode */
+	__s32	attach_errno;	/* in: REFUSE_ATTACH only; 0 means EPERM */
+	__s32	fd;		/* out: the dma-buf file descriptor */
+	__u64	id;		/* out: buffer id, unique while loaded, > 0 */
+	__u64	reserved[2];	/* in: must be zero */
+};
+
+#define VFIO_DMABUF_TEST_CREATE	_IO(VFIO_DMABUF_TEST_TYPE, VFIO_DMABUF_TEST_BASE + 0)
+
+/**
+ * VFIO_DMABUF_TEST_REVOKE - _IO(VFIO_DMABUF_TEST_TYPE, BASE + 1),
+ *			     struct vfio_dmabuf_test_revoke
+ *
+ * Operate on a dynamic test dma-buf, under its dma_resv lock:
+ * flags == 0: mark it revoked, zap its CPU mappings and call
+ *	dma_buf_move_notify(). Afterwards map_dma_buf and pin fail with ENODEV,
+ *	mmap fails with ENODEV and touching an existing CPU mapping raises
+ *	SIGBUS. Returns EALREADY if already revoked.
+ * VFIO_DMABUF_TEST_REVOKE_NOTIFY_ONLY: call dma_buf_move_notify() only (the
+ *	buffer stays usable, as after a migration).
+ * VFIO_DMABUF_TEST_REVOKE_RESTORE: clear the revoked state (no notify).
+ *
+ * Return: 0; EINVAL for a STATIC or REFUSE_ATTACH buffer, bad flags or
+ * reserved fields; EBADF if fd is not a dma-buf of this module.
+ */
+struct vfio_dmabuf_test_revoke {
+	__u32	argsz;
+	__u32	flags;
+#define VFIO_DMABUF_TEST_REVOKE_NOTIFY_ONLY	0x1
+#define VFIO_DMABUF_TEST_REVOKE_RESTORE		0x2
+	__s32	fd;		/* in: dma-buf file descriptor */
+	__u32	reserved;	/* in: must be zero */
+};
+
+#define VFIO_DMABUF_TEST_REVOKE	_IO(VFIO_DMABUF_TEST_TYPE, VFIO_DMABUF_TEST_BASE + 1)
+
+/**
+ * VFIO_DMABUF_TEST_STATS - _IO(VFIO_DMABUF_TEST_TYPE, BASE + 2),
+ *			    struct vfio_dmabuf_test_stats
+ *
+ * Read global counters (since module load). flags must be 0.
+ */
+struct vfio_dmabuf_test_stats {
+	__u32	argsz;
+	__u32	flags;
+	__u64	buffers_created;	/* dma-bufs exported */
+	__u64	buffers_released;	/* dma-buf release op ran */
+	__u64	buffers_live;		/* created - released */
+	__u64	pages_allocated;	/* backing pages allocated now */
+	__u64	attaches;		/* successful attach ops */
+	__u64	attach_refused;		/* attach ops that failed */
+	__u64	detaches;
+	__u64	maps;			/* successful map_dma_buf */
+	__u64	map_failed;		/* failed map_dma_buf */
+	__u64	unmaps;
+	__u64	pins;			/* successful pin ops */
+	__u64	pin_refused;		/* failed pin ops */
+	__u64	unpins;
+	__u64	move_notifies;		/* dma_buf_move_notify() calls */
+	__u64	revokes;		/* buffers revoked */
+	__u64	cpu_faults;		/* CPU mmap faults served */
+	__u64	reserved[4];		/* out: zero */
+};
+
+#define VFIO_DMABUF_TEST_STATS	_IO(VFIO_DMABUF_TEST_TYPE, VFIO_DMABUF_TEST_BASE + 2)
+
+/**
+ * VFIO_DMABUF_TEST_INFO - _IO(VFIO_DMABUF_TEST_TYPE, BASE + 3),
+ *			   struct vfio_dmabuf_test_info
+ *
+ * Describe one test dma-buf, given its fd. flags must be 0 on input; on
+ * output VFIO_DMABUF_TEST_INFO_REVOKED tells that the buffer is revoked.
+ * The counts are a snapshot taken under the buffer's dma_resv lock.
+ *
+ * Return: 0; EBADF if fd is not a dma-buf of this module.
+ */
+struct vfio_dmabuf_test_info {
+	__u32	argsz;
+	__u32	flags;
+#define VFIO_DMABUF_TEST_INFO_REVOKED		0x1
+	__s32	fd;		/* in: dma-buf file descriptor */
+	__u32	reserved0;	/* in: must be zero */
+	__u64	id;		/* out */
+	__u64	size;		/* out: bytes */
+	__u32	kind;		/* out */
+	__u32	mode;		/* out */
+	__u32	attachments;	/* out: attachments now */
+	__u32	pinned;		/* out: pins now (pin minus unpin) */
+	__u32	mapped;		/* out: map_dma_buf minus unmap_dma_buf now */
+	__u32	phys_segments;	/* out: physically contiguous runs */
+	__u64	max_segment;	/* out: longest run, bytes */
+	__u64	reserved[2];	/* out: zero */
+};
+
+#define VFIO_DMABUF_TEST_INFO	_IO(VFIO_DMABUF_TEST_TYPE, VFIO_DMABUF_TEST_BASE + 3)
+
+#endif /* _UAPI_VFIO_DMABUF_TEST_EXPORTER_H */
