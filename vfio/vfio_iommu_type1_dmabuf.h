@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * dma-buf mappings in the VFIO type1 IOMMU driver: the calls the type1 core
+ * (vfio_iommu_type1_core.c) makes into vfio_iommu_type1_dmabuf.c.
+ *
+ * Every call that takes a struct vfio_iommu expects iommu->lock to be held,
+ * except during container release when nobody else can reach the container.
+ */
+#ifndef __VFIO_IOMMU_TYPE1_DMABUF_H
+#define __VFIO_IOMMU_TYPE1_DMABUF_H
+
+#include <linux/types.h>
+#include <linux/vfio_dmabuf.h>
+
+struct iommu_domain;
+struct vfio_dmabuf;
+struct vfio_iommu;
+
+int vfio_dmabuf_init(void);
+void vfio_dmabuf_exit(void);
+
+/* ioctls, called without iommu->lock */
+long vfio_iommu_type1_map_dmabuf(struct vfio_iommu *iommu, unsigned long arg);
+long vfio_iommu_type1_dmabuf_get_state(struct vfio_iommu *iommu,
+				       unsigned long arg);
+
+/* Unmap from every IOMMU domain and drop the dma-buf (vfio_remove_dma()). */
+void vfio_dmabuf_destroy(struct vfio_dmabuf *db);
+
+/* Map every live dma-buf range into a newly created IOMMU domain. */
+int vfio_dmabuf_replay(struct vfio_iommu *iommu, struct iommu_domain *domain);
+
+/* Unmap every dma-buf range from @domain before that domain is freed. */
+void vfio_dmabuf_unmap_domain(struct vfio_iommu *iommu,
+			      struct iommu_domain *domain);
+
+/* Test knob: never reuse a compatible IOMMU domain when attaching a group. */
+bool vfio_dmabuf_test_force_new_domain(void);
+
+#endif /* __VFIO_IOMMU_TYPE1_DMABUF_H */
