@@ -12,6 +12,7 @@ VFIO_DMABUF_CACHE ?= $(XDG_CACHE_HOME)/vfio-dmabuf
 export VFIO_DMABUF_CACHE
 
 H := tests/harness
+SHELL := /bin/bash
 
 # Narrowing knobs, passed through to the harness.
 KERNELS ?= 6.12 6.1

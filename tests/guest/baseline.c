@@ -10,9 +10,10 @@
 
 #include <linux/vfio.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #define LOW_IOVA	0x01000000ull	/* 16 MiB: not identity with the buffer */
-#define XFER		2048u		/* bytes per edu transfer */
+
 
 TEST(vfio_setup)
 {
@@ -40,13 +41,13 @@ static void roundtrip_at(struct fx *fx, uint64_t iova)
 	ASSERT_TRUE(fx_iova_usable(fx, iova, 8192));
 	ASSERT_OK(vfd_dma_map_mem(fx->c, buf, 8192, &got, VFD_DMA_RW));
 	ASSERT_EQ(got, iova);
-	fx_fill(buf, XFER, 0x1234);
+	fx_fill(buf, XFER_BYTES, 0x1234);
 	memset(buf + 4096, 0, 4096);
-	fx_edu_roundtrip(fx->edu, iova, iova + 4096, XFER);
-	bad = fx_check(buf + 4096, XFER, 0x1234);
+	fx_edu_roundtrip(fx->edu, iova, iova + 4096, XFER_BYTES);
+	bad = fx_check(buf + 4096, XFER_BYTES, 0x1234);
 	if (bad >= 0)
 		FAIL("byte %ld differs after RAM->device->RAM at IOVA 0x%" PRIx64, bad, iova);
-	ASSERT_EQ(buf[4096 + XFER], 0);		/* nothing beyond the transfer */
+	ASSERT_EQ(buf[4096 + XFER_BYTES], 0);		/* nothing beyond the transfer */
 	ASSERT_OK(vfd_dma_unmap(fx->c, iova));
 }
 
@@ -81,14 +82,14 @@ TEST(unmap_then_dma_faults)
 	fx_open(&fx, 0);
 	buf = fx_alloc(8192);
 	ASSERT_OK(vfd_dma_map_mem(fx.c, buf, 8192, &iova, VFD_DMA_RW));
-	fx_fill(buf, XFER, 77);
-	fx_edu_roundtrip(fx.edu, iova, iova + 4096, XFER);
-	ASSERT_EQ(fx_check(buf + 4096, XFER, 77), -1);	/* the mapping worked */
+	fx_fill(buf, XFER_BYTES, 77);
+	fx_edu_roundtrip(fx.edu, iova, iova + 4096, XFER_BYTES);
+	ASSERT_EQ(fx_check(buf + 4096, XFER_BYTES, 77), -1);	/* the mapping worked */
 	ASSERT_OK(vfd_dma_unmap(fx.c, iova));
 
 	memset(buf + 4096, 0xee, 4096);
-	fx_kmsg_start(&k);
-	fx_edu_write(fx.edu, iova + 4096, XFER);
+	fx_kmsg_start(&k, true);
+	fx_edu_write(fx.edu, iova + 4096, FAULT_PROBE_BYTES);
 	for (unsigned int i = 0; i < 4096; i++)
 		if (buf[4096 + i] != 0xee)
 			FAIL("byte %u changed after unmap: the device wrote through a stale IOMMU entry", i);
@@ -96,4 +97,5 @@ TEST(unmap_then_dma_faults)
 		FAIL("no IOMMU fault in the kernel log for a DMA to the unmapped IOVA 0x%" PRIx64,
 		     iova + 4096);
 	vt_info("fault: %s", line);
+	close(k.fd);
 }

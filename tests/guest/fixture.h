@@ -12,6 +12,15 @@
 #include <vfio-dmabuf.h>
 #include <vfio-dmabuf/edu.h>
 
+/* Bytes per edu transfer: inside the 4 KiB device buffer, never its last
+ * byte (QEMU 7.2's off-by-one check aborts the emulator). */
+#define XFER_BYTES	2048u
+
+/* Bytes of a device write that is expected to fault: QEMU's virtio-iommu
+ * and SMMUv3 report a blocked write once per 4-byte access, and every
+ * report counts against the guest driver's fault report rate limit. */
+#define FAULT_PROBE_BYTES	4u
+
 struct fx {
 	struct vfd_container *c;
 	struct vfd_edu *edu;
@@ -51,11 +60,39 @@ void fx_edu_roundtrip(struct vfd_edu *e, uint64_t src_iova, uint64_t dst_iova,
  * even when the IOMMU blocks it). */
 int fx_edu_write(struct vfd_edu *e, uint64_t dst_iova, uint32_t len);
 
+/* Raw VFIO_IOMMU_MAP_DMABUF / VFIO_IOMMU_UNMAP_DMA on the container fd:
+ * return the ioctl's result (-1 with errno on failure). */
+int fx_map_dmabuf_raw(int cfd, int fd, uint64_t offset, uint64_t iova,
+		      uint64_t size, uint32_t flags);
+int fx_unmap_raw(int cfd, uint64_t iova, uint64_t size, uint32_t flags,
+		 uint64_t *unmapped);
+/* DMA_BUF_IOCTL_SYNC start/end around CPU access to a dma-buf's mmap. */
+void fx_cpu_begin(int dmabuf_fd);
+void fx_cpu_end(int dmabuf_fd);
+/*
+ * Prove a read-write mapping of @size bytes (>= 2 pages) at @iova whose CPU
+ * view is @cpu (the dma-buf's mmap at the mapped offset): the CPU writes a
+ * pattern into the first page, the device copies it into the last page,
+ * the CPU checks it there.  FAILs with the first differing byte.
+ */
+void fx_verify_rw(struct vfd_edu *e, int dmabuf_fd, uint8_t *cpu,
+		  uint64_t iova, uint64_t size, uint32_t seed);
+/*
+ * The device writes to @iova, which must not be mapped for writing: the
+ * CPU view @cpu (may be NULL) must stay unchanged and the kernel log must
+ * show an IOMMU fault.  FAILs otherwise.
+ */
+void fx_expect_write_fault(struct vfd_edu *e, int dmabuf_fd, uint8_t *cpu,
+			   uint64_t iova);
+
 /* Kernel log watcher: start before the DMA, then expect a fault line. */
 struct fx_kmsg {
 	int fd;
 };
-void fx_kmsg_start(struct fx_kmsg *k);
+/* Start watching the kernel log from now on.  With @expect_fault, first
+ * wait as long as needed for the IOMMU driver's fault report rate limit
+ * to let the next fault through (see fx_pace_faults()). */
+void fx_kmsg_start(struct fx_kmsg *k, bool expect_fault);
 /* Wait up to @ms for a kernel log line matching VFD_FAULT_PATTERN.
  * Returns true and the line in @line if found. */
 bool fx_kmsg_fault(struct fx_kmsg *k, unsigned int ms, char *line, size_t len);

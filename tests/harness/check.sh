@@ -48,6 +48,20 @@ if [ "$HOST_TESTS" = 1 ]; then
 	fi
 fi
 
+if [ "$HOST_TESTS" = 1 ]; then
+	# The library as a user builds it (shared + static + tools + .pc,
+	# -Werror) and the example a driver author copies.
+	for what in libvfio-dmabuf examples; do
+		blog=$LOGDIR/build-$what.log
+		if make -C "$TOP/$what" O="$VFIO_DMABUF_CACHE/build/native-$what" all >"$blog" 2>&1; then
+			record PASS "build/$what" "native, -Werror"
+		else
+			record FAIL "build/$what" "log: $blog"
+			tail -n 15 "$blog" >&2
+		fi
+	done
+fi
+
 # Architectures the selected machines need.
 declare -A arch_of=()
 for m in $MACHINES; do
@@ -80,6 +94,20 @@ for a in $arches; do
 			tail -n 15 "$LOGDIR/modules-$s-$a.log" >&2
 		fi
 	done
+done
+
+# Kernel style of everything that is kernel code (needs a linux-source).
+for s in $KERNELS; do
+	src=$(source_dir "$s" 2>/dev/null) && [ -e "$src/.done" ] || continue
+	clog=$LOGDIR/checkpatch.log
+	if make -s -C "$TOP/vfio" checkpatch LINUX_SOURCE="$src" >"$clog" 2>&1 &&
+	   make -s -C "$TOP/tests/exporter" checkpatch LINUX_SOURCE="$src" >>"$clog" 2>&1 &&
+	   ! grep '^total:' "$clog" | grep -qv '0 errors, 0 warnings, 0 checks'; then
+		record PASS build/checkpatch "checkpatch.pl --strict from linux-source-$s: clean"
+	else
+		record FAIL build/checkpatch "log: $clog"
+	fi
+	break
 done
 
 for s in $KERNELS; do

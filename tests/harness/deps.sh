@@ -8,7 +8,7 @@ set -euo pipefail
 pkgs=(make gcc libc6-dev xz-utils cpio kmod gzip file bc python3
       qemu-system-x86 qemu-system-arm busybox-static
       gcc-aarch64-linux-gnu gcc-12-aarch64-linux-gnu libc6-dev-arm64-cross
-      sparse valgrind flex bison libelf-dev libssl-dev)
+      sparse valgrind flex bison libelf-dev libssl-dev dwarves)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -97,6 +97,7 @@ fi
 	printf "VFD_FAULT_PATTERN='%s'\n" "$(conf_get "$conf" fault_pattern)"
 	echo "VFD_TEST_FILTER='${TEST:-}'"
 	echo "VFD_GUEST_ARGS='${GUEST_ARGS:-}'"
+	echo "VFD_GUEST_CMD='${GUEST_CMD:-}'"
 } >"$work/etc/machine.env"
 
 [ -d "$guestbin" ] || die "guest programs for $arch not built (tests/harness/build-guest.sh $arch)"
