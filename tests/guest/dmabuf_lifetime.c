@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * dma-buf lifetime under VFIO_IOMMU_MAP_DMABUF: the mapping holds its own
+ * reference, every way a mapping ends (unmap, container close, kill -9)
+ * releases the buffer and its memory, exporter revocation removes the
+ * range from the IOMMU at once, and a group attached later gets the
+ * dma-buf mappings replayed.  The test exporter's counters tell whether
+ * its release callback ran.
+ */
+#define _GNU_SOURCE
+#include "exporter_client.h"
+#include "fixture.h"
+
+#include <fcntl.h>
+#include <linux/vfio.h>
+#include <linux/vfio_dmabuf.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define IOVA	0x02000000ull
+#define RW	(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)
+
+/* Wait up to 3 s for the exporter's release count to reach @want: the last
+ * fput of a dma-buf can be deferred to a workqueue after a process exits. */
+static void wait_released(uint64_t want)
+{
+	struct vfio_dmabuf_test_stats st;
+	int i;
+
+	for (i = 0; i < 300; i++) {
+		tx_stats(&st);
+		if (st.buffers_released >= want)
+			return;
+		usleep(10000);
+	}
+	FAIL("exporter release ran %llu times, expected %llu: a reference leaked",
+	     (unsigned long long)st.buffers_released, (unsigned long long)want);
+}
+
+static int get_state(int cfd, uint64_t iova, struct vfio_iommu_type1_dmabuf_state *s)
+{
+	*s = (struct vfio_iommu_type1_dmabuf_state){ .argsz = sizeof(*s), .iova = iova };
+	return ioctl(cfd, VFIO_IOMMU_DMABUF_GET_STATE, s);
+}
+
+TEST(fd_closed_after_map)
+{
+	struct vfio_dmabuf_test_stats st0, st1;
+	struct tx_buf *b;
+	struct fx fx;
+	int fd;
+
+	fx_open(&fx, 0);
+	b = tx_create(8 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0);
+	ASSERT_OK(fx_map_dmabuf_raw(fx_cfd(&fx), b->fd, 0, IOVA, b->size, RW));
+	fd = b->fd;
+	b->fd = -1;		/* the CPU mapping stays, the fd goes */
+	close(fd);
+	fx_verify_rw(fx.edu, -1, b->cpu, IOVA, b->size, 11);
+	tx_stats(&st0);
+	munmap(b->cpu, b->size);
+	b->cpu = NULL;		/* now only the IOMMU mapping holds the buffer */
+	usleep(100000);
+	tx_stats(&st1);
+	ASSERT_EQ(st1.buffers_released, st0.buffers_released);
+	ASSERT_OK(fx_unmap_raw(fx_cfd(&fx), IOVA, b->size, 0, NULL));
+	wait_released(st0.buffers_released + 1);
+}
+
+TEST(container_close_releases)
+{
+	struct vfio_dmabuf_test_stats st0, st1;
+	struct vfd_container *c;
+	struct vfd_edu *e;
+	struct vfd_error err;
+	struct tx_buf *b;
+	char name[64];
+	uint64_t iova = IOVA;
+
+	ASSERT_OK(vfd_edu_find(NULL, 0, name, sizeof(name), &err));
+	ASSERT_OK(vfd_container_open(&c, NULL, &err));
+	ASSERT_OK(vfd_edu_open(c, name, VFD_EDU_WIDE_DMA, &e));
+	tx_stats(&st0);
+	b = tx_create(1 << 20, VFIO_DMABUF_TEST_KIND_CONTIG, VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0);
+	ASSERT_OK(vfd_dma_map_dmabuf(c, b->fd, 0, b->size, &iova, VFD_DMA_RW));
+	tx_close(b);
+	vfd_edu_close(e);
+	vfd_container_close(c);
+	wait_released(st0.buffers_released + 1);
+	tx_stats(&st1);
+	ASSERT_EQ(st1.pages_allocated, st0.pages_allocated);
+	ASSERT_EQ(st1.detaches - st0.detaches, st1.attaches - st0.attaches);
+	ASSERT_EQ(st1.unpins - st0.unpins, st1.pins - st0.pins);
+}
+
+/*
+ * Free memory in KiB: MemFree plus the pages parked on the per-CPU free
+ * lists (/proc/zoneinfo "count:"), which MemFree leaves out.  Since 5.14
+ * those lists also hold 2 MiB blocks, so MemFree alone swings by
+ * megabytes when large buffers are freed.
+ */
+static long free_kb(void)
+{
+	char line[256];
+	long v = -1, pcp = 0;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		FAIL("/proc/meminfo: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "MemFree:", 8))
+			v = atol(line + 8);
+	fclose(f);
+	f = fopen("/proc/zoneinfo", "r");
+	if (!f)
+		FAIL("/proc/zoneinfo: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		char *c = strstr(line, "count:");
+
+		if (c)
+			pcp += atol(c + 6);
+	}
+	fclose(f);
+	return v + pcp * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+TEST_TIMEOUT(kill9_with_live_mappings, 300)
+{
+	struct vfio_dmabuf_test_stats start, st0, st1;
+	long free0 = 0, free1;
+	int round;
+
+	tx_stats(&start);
+	for (round = 0; round < 11; round++) {
+		int p[2];
+		char ok;
+		pid_t pid;
+
+		ASSERT_OK(pipe(p));
+		pid = fork();
+		ASSERT_GE(pid, 0);
+		if (!pid) {
+			struct vfd_container *c;
+			struct vfd_edu *e;
+			struct vfd_error err;
+			struct vfio_dmabuf_test_create cr = {
+				.argsz = sizeof(cr), .size = 2 << 20,
+				.kind = VFIO_DMABUF_TEST_KIND_CHUNKED,
+				.mode = VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN,
+			};
+			int ctl = open(VFIO_DMABUF_TEST_DEVICE, O_RDWR);
+			uint64_t iova = IOVA;
+			char name[64];
+
+			if (ctl < 0 || ioctl(ctl, VFIO_DMABUF_TEST_CREATE, &cr) < 0 ||
+			    vfd_edu_find(NULL, 0, name, sizeof(name), &err) < 0 ||
+			    vfd_container_open(&c, NULL, &err) < 0 ||
+			    vfd_edu_open(c, name, VFD_EDU_WIDE_DMA, &e) < 0 ||
+			    vfd_dma_map_dmabuf(c, cr.fd, 0, cr.size, &iova, VFD_DMA_RW) < 0)
+				_exit(3);
+			if (write(p[1], "m", 1) != 1)
+				_exit(4);
+			pause();
+			_exit(0);
+		}
+		close(p[1]);
+		if (read(p[0], &ok, 1) != 1)
+			FAIL("round %d: the child could not map its dma-buf", round);
+		close(p[0]);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		wait_released(start.buffers_released + round + 1);
+		if (!round) {	/* the first round warms up caches */
+			tx_stats(&st0);
+			free0 = free_kb();
+		}
+	}
+	tx_stats(&st1);
+	ASSERT_EQ(st1.buffers_live, st0.buffers_live);
+	ASSERT_EQ(st1.pages_allocated, st0.pages_allocated);
+	free1 = free_kb();
+	vt_info("10 x kill -9 with a 2 MiB live mapping: free memory %ld -> %ld KiB", free0, free1);
+	/* leaking the buffers would cost 20 MiB */
+	ASSERT_GT(free1, free0 - 4096);
+	/* the group is usable again right away */
+	struct fx fx;
+	struct tx_buf *b;
+
+	fx_open(&fx, 0);
+	b = tx_create(4 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_STATIC, 0);
+	ASSERT_OK(fx_map_dmabuf_raw(fx_cfd(&fx), b->fd, 0, IOVA, b->size, RW));
+	fx_verify_rw(fx.edu, b->fd, b->cpu, IOVA, b->size, 99);
+}
+
+/* One create/map/close/unmap cycle of a dma-buf of a size, layout and
+ * exporter behaviour that vary with @i; returns the buffer size. */
+static size_t map_unmap_cycle(struct fx *fx, int i)
+{
+	struct vfio_dmabuf_test_create cr = {
+		.argsz = sizeof(cr), .size = (size_t)(1 + i % 4) << 18,
+		.kind = (uint32_t)i % 3,
+		.mode = i % 2 ? VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN : VFIO_DMABUF_TEST_MODE_STATIC,
+	};
+	int ctl = open(VFIO_DMABUF_TEST_DEVICE, O_RDWR);
+
+	ASSERT_OK(ioctl(ctl, VFIO_DMABUF_TEST_CREATE, &cr));
+	close(ctl);
+	ASSERT_OK(fx_map_dmabuf_raw(fx_cfd(fx), cr.fd, 0, IOVA, cr.size, RW));
+	close(cr.fd);
+	ASSERT_OK(fx_unmap_raw(fx_cfd(fx), IOVA, cr.size, 0, NULL));
+	return cr.size;
+}
+
+/*
+ * Memory comes back: the exporter's page count is exact; the guest's
+ * MemFree is noisy (per-CPU page lists, slab caches), so it is compared
+ * after a warm-up, over many cycles, against a bound far below what a
+ * leak of the buffers (or of a page per cycle) would cost.
+ */
+TEST_TIMEOUT(map_unmap_cycles_free_memory, 300)
+{
+	struct vfio_dmabuf_test_stats st0, st1;
+	long free0, free1;
+	size_t bytes = 0;
+	struct fx fx;
+	int i;
+
+	fx_open(&fx, 0);
+	for (i = 0; i < 16; i++)
+		map_unmap_cycle(&fx, i);
+	tx_stats(&st0);
+	free0 = free_kb();
+	for (i = 0; i < 256; i++)
+		bytes += map_unmap_cycle(&fx, i);
+	wait_released(st0.buffers_released + 256);
+	tx_stats(&st1);
+	free1 = free_kb();
+	vt_info("256 map/unmap cycles of %zu MiB in all: free memory %ld -> %ld KiB, exporter pages %llu -> %llu",
+		bytes >> 20, free0, free1, (unsigned long long)st0.pages_allocated,
+		(unsigned long long)st1.pages_allocated);
+	ASSERT_EQ(st1.pages_allocated, st0.pages_allocated);
+	ASSERT_EQ(st1.attaches - st0.attaches, 256);
+	ASSERT_EQ(st1.detaches - st0.detaches, 256);
+	ASSERT_EQ(st1.pins - st0.pins, st1.unpins - st0.unpins);
+	/* 256 cycles: a page per cycle would be 1 MiB, the buffers 160 MiB */
+	ASSERT_GT(free1, free0 - 1024);
+}
+
+/* Exporter revocation (forced, as on a device reset): the range leaves the
+ * IOMMU at once, stays reserved, is reported, and unmaps normally. */
+static void revoke_case(unsigned int revoke_flags)
+{
+	struct vfio_iommu_type1_dmabuf_state s;
+	struct vfio_dmabuf_test_info info;
+	struct tx_buf *b;
+	uint64_t unmapped;
+	uint8_t *mem;
+	struct fx fx;
+	int cfd;
+
+	fx_open(&fx, 0);
+	cfd = fx_cfd(&fx);
+	b = tx_create(8 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0);
+	ASSERT_OK(fx_map_dmabuf_raw(cfd, b->fd, 0, IOVA, b->size, RW));
+	ASSERT_OK(get_state(cfd, IOVA, &s));
+	ASSERT_EQ(s.state, VFIO_DMABUF_STATE_MAPPED);
+	ASSERT_EQ(s.size, b->size);
+	fx_verify_rw(fx.edu, b->fd, b->cpu, IOVA, b->size, 21);
+
+	fx_cpu_begin(b->fd);
+	memset(b->cpu + 4096, 0xee, 4096);
+	fx_cpu_end(b->fd);
+	ASSERT_EQ(tx_revoke(b, revoke_flags), 0);
+	ASSERT_OK(get_state(cfd, IOVA, &s));
+	ASSERT_EQ(s.state, VFIO_DMABUF_STATE_REVOKED);
+	tx_info(b, &info);
+	ASSERT_EQ(info.mapped, 0);	/* importer gave its sg_table back */
+	if (revoke_flags & VFIO_DMABUF_TEST_REVOKE_NOTIFY_ONLY) {
+		fx_expect_write_fault(fx.edu, b->fd, b->cpu + 4096, IOVA + 4096);
+	} else {
+		/* A revoked buffer has no CPU mapping: probe, then let the
+		 * exporter restore the buffer and look at the bytes again. */
+		uint8_t *cpu;
+
+		fx_expect_write_fault(fx.edu, -1, NULL, IOVA + 4096);
+		ASSERT_EQ(tx_revoke(b, VFIO_DMABUF_TEST_REVOKE_RESTORE), 0);
+		cpu = mmap(NULL, b->size, PROT_READ, MAP_SHARED, b->fd, 0);
+		ASSERT_TRUE(cpu != MAP_FAILED);
+		for (unsigned int i = 0; i < 4096; i++)
+			if (cpu[4096 + i] != 0xee)
+				FAIL("byte %u changed after revocation: the device wrote through a stale IOMMU entry", i);
+		munmap(cpu, b->size);
+		/* restoring the buffer does not bring the mapping back */
+		ASSERT_OK(get_state(cfd, IOVA, &s));
+		ASSERT_EQ(s.state, VFIO_DMABUF_STATE_REVOKED);
+	}
+	/* still reserved: nothing else may take the range */
+	mem = fx_alloc(4096);
+	struct vfio_iommu_type1_dma_map m = {
+		.argsz = sizeof(m), .flags = RW, .vaddr = (uintptr_t)mem,
+		.iova = IOVA + 4096, .size = 4096,
+	};
+	ASSERT_ERRNO(ioctl(cfd, VFIO_IOMMU_MAP_DMA, &m), EEXIST);
+	ASSERT_OK(fx_unmap_raw(cfd, IOVA, b->size, 0, &unmapped));
+	ASSERT_EQ(unmapped, b->size);
+	ASSERT_ERRNO(get_state(cfd, IOVA, &s), ENOENT);
+	tx_info(b, &info);
+	ASSERT_EQ(info.attachments, 0);
+	ASSERT_EQ(info.pinned, 0);
+	/* the range is free again */
+	ASSERT_OK(ioctl(cfd, VFIO_IOMMU_MAP_DMA, &m));
+}
+
+TEST(revoke_removes_iommu_mapping)
+{
+	revoke_case(0);
+}
+
+TEST(move_notify_revokes)
+{
+	revoke_case(VFIO_DMABUF_TEST_REVOKE_NOTIFY_ONLY);
+}
+
+TEST(get_state_errors)
+{
+	struct vfio_iommu_type1_dmabuf_state s;
+	uint8_t *mem = fx_alloc(8192);
+	uint64_t iova = IOVA + 0x100000;
+	struct tx_buf *b;
+	struct fx fx;
+	int cfd;
+
+	fx_open(&fx, 0);
+	cfd = fx_cfd(&fx);
+	b = tx_create(4 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_STATIC, 0);
+	ASSERT_OK(fx_map_dmabuf_raw(cfd, b->fd, 0, IOVA, b->size, RW));
+	ASSERT_OK(vfd_dma_map_mem(fx.c, mem, 8192, &iova, VFD_DMA_RW));
+	ASSERT_ERRNO(get_state(cfd, IOVA + 0x200000, &s), ENOENT);
+	ASSERT_ERRNO(get_state(cfd, iova, &s), EINVAL);		/* MAP_DMA mapping */
+	ASSERT_ERRNO(get_state(cfd, IOVA + 4096, &s), EINVAL);	/* not its start */
+	s = (struct vfio_iommu_type1_dmabuf_state){ .argsz = 8, .iova = IOVA };
+	ASSERT_ERRNO(ioctl(cfd, VFIO_IOMMU_DMABUF_GET_STATE, &s), EINVAL);
+	s = (struct vfio_iommu_type1_dmabuf_state){ .argsz = sizeof(s), .flags = 1, .iova = IOVA };
+	ASSERT_ERRNO(ioctl(cfd, VFIO_IOMMU_DMABUF_GET_STATE, &s), EINVAL);
+	ASSERT_OK(get_state(cfd, IOVA, &s));
+	ASSERT_EQ(s.state, VFIO_DMABUF_STATE_MAPPED);
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Guest-side client of the test dma-buf exporter (tests/exporter): make
+ * buffers of a given layout and behaviour, revoke them, read its counters.
+ */
+#ifndef VFD_TEST_EXPORTER_CLIENT_H
+#define VFD_TEST_EXPORTER_CLIENT_H
+
+#include "harness.h"
+
+#include <vfio_dmabuf_test_exporter.h>
+
+struct tx_buf {
+	int fd;
+	uint64_t id;
+	size_t size;
+	uint8_t *cpu;	/* the dma-buf's own mmap, or NULL */
+};
+
+/* Create a test dma-buf (kind/mode/flags of the exporter uapi), mmap it
+ * unless @flags has RDONLY; closed, unmapped and freed at the end of the
+ * test. */
+struct tx_buf *tx_create(size_t size, unsigned int kind, unsigned int mode,
+			 unsigned int flags);
+/* Same, but *@err = the ioctl's errno and NULL instead of failing. */
+struct tx_buf *tx_try_create(size_t size, unsigned int kind, unsigned int mode,
+			     unsigned int flags, int attach_errno, int *err);
+/* Close the fd and the CPU mapping now (instead of at test end). */
+void tx_close(struct tx_buf *b);
+void tx_stats(struct vfio_dmabuf_test_stats *st);
+void tx_info(const struct tx_buf *b, struct vfio_dmabuf_test_info *info);
+int tx_revoke(const struct tx_buf *b, unsigned int flags);
+
+#endif /* VFD_TEST_EXPORTER_CLIENT_H */
