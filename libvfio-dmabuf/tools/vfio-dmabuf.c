@@ -20,6 +20,8 @@
 #include <vfio-dmabuf.h>
 #include <vfio-dmabuf/edu.h>
 
+#include "dmabuf_source.h"
+
 enum {
 	EXIT_OK = 0,
 	EXIT_TESTFAIL = 1,
@@ -635,7 +637,7 @@ static int cmd_selftest(int argc, char **argv)
 			    "the vfio-dmabuf build of vfio_iommu_type1");
 		goto out;
 	}
-	ret = vfd_dmabuf_create(bufsz, &buf, &e);
+	ret = tool_dmabuf_create("auto", bufsz, &buf, &e);
 	if (ret) {
 		code = fail(EXIT_SETUP, ret, "%s", e.msg);
 		goto out;
