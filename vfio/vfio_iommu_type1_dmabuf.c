@@ -657,11 +657,15 @@ long vfio_iommu_type1_map_dmabuf(struct vfio_iommu *iommu, unsigned long arg)
 	/*
 	 * Size, overflow and CPU page alignment; the (possibly larger) IOMMU
 	 * page size is checked under iommu->lock like vfio_dma_do_map() does.
+	 * The end of the range must be representable: type1's lookups
+	 * (vfio_find_dma() and friends) compute iova + size, so a range
+	 * ending exactly at 2^64 could never be found again to be unmapped,
+	 * queried or checked for overlap.
 	 */
 	if (!map.size || (size_t)map.size != map.size ||
 	    (dma_addr_t)map.iova != map.iova ||
-	    map.iova + map.size - 1 < map.iova ||
-	    map.offset + map.size < map.offset ||
+	    map.iova + map.size <= map.iova ||
+	    map.offset + map.size <= map.offset ||
 	    ((map.offset | map.iova | map.size) & ~PAGE_MASK))
 		return -EINVAL;
 

@@ -59,9 +59,10 @@
  * Return: 0 on success, -errno on failure:
  *  -EINVAL: argsz too small, unknown flag, neither READ nor WRITE,
  *	     __reserved not 0, size 0, offset/iova/size not aligned to the
- *	     smallest IOMMU page size, arithmetic overflow, offset + size
- *	     beyond the dma-buf, IOVA outside the usable ranges, or @fd is
- *	     not a dma-buf.
+ *	     smallest IOMMU page size, arithmetic overflow (iova + size or
+ *	     offset + size above 2^64 - 1; a range may not end exactly at
+ *	     2^64), offset + size beyond the dma-buf, IOVA outside the usable
+ *	     ranges, or @fd is not a dma-buf.
  *  -EBADF:  @fd is not an open file descriptor.
  *  -EACCES: WRITE (READ) requested but @fd is not open for writing
  *	     (reading).
