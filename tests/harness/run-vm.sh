@@ -82,7 +82,9 @@ awk '
 ' "$log" >>"$res"
 
 # Kernel splats: anything here fails the run, whatever the tests said.
-splat_re='BUG:|WARNING:|Oops|KASAN|kmemleak|possible circular locking|possible recursive locking|inconsistent lock state|lockdep|Call Trace|Kernel panic|general protection fault|UBSAN:|DMA-API:'
+# Specific phrases, not bare subsystem names: a debug kernel announces
+# e.g. "RCU lockdep checking is enabled" at boot.
+splat_re='BUG:|WARNING:|Oops|KASAN:|suspected memory leak|possible circular locking|possible recursive locking|inconsistent lock state|lock held when returning|Call Trace|Kernel panic|general protection fault|UBSAN:|DMA-API:'
 if grep -nE "$splat_re" "$log" >"$logdir/splats.txt"; then
 	first=$(head -n 1 "$logdir/splats.txt" | cut -c1-200)
 	printf 'FAIL\tkernel-log\tsplat in console: %s (all: %s)\n' "$first" "$logdir/splats.txt" >>"$res"
