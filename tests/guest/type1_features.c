@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * How type1's other features meet dma-buf ranges (docs/design.md, section
+ * 6): one entry against dma_entry_limit, nothing charged to locked memory,
+ * the VADDR flags refused without changing anything, dirty tracking
+ * reporting the whole range dirty, and a second group's domain torn down
+ * while a dma-buf is mapped into it (revoked or not).
+ */
+#define _GNU_SOURCE
+#include "exporter_client.h"
+#include "fixture.h"
+
+#include <fcntl.h>
+#include <linux/vfio.h>
+#include <linux/vfio_dmabuf.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define IOVA_MEM	0x01000000ull
+#define IOVA_BUF	0x02000000ull
+#define RW		(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)
+
+static int map_mem(int cfd, void *va, uint64_t iova, uint64_t size, uint32_t flags)
+{
+	struct vfio_iommu_type1_dma_map m = {
+		.argsz = sizeof(m), .flags = flags, .vaddr = (uintptr_t)va,
+		.iova = iova, .size = size,
+	};
+
+	return ioctl(cfd, VFIO_IOMMU_MAP_DMA, &m);
+}
+
+TEST(counts_once_against_dma_entry_limit)
+{
+	struct vfd_iommu_info before, after;
+	struct tx_buf *b;
+	struct fx fx;
+
+	fx_open(&fx, 0);
+	/* 64 physically separate pages: 64 runs, still one entry */
+	b = tx_create(64 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_STATIC, 0);
+	ASSERT_OK(vfd_container_iommu_info(fx.c, &before));
+	ASSERT_TRUE(before.dma_avail_reported);
+	ASSERT_OK(fx_map_dmabuf_raw(fx_cfd(&fx), b->fd, 0, IOVA_BUF, b->size, RW));
+	ASSERT_OK(vfd_container_iommu_info(fx.c, &after));
+	ASSERT_EQ(after.dma_avail, before.dma_avail - 1);
+	ASSERT_OK(fx_unmap_raw(fx_cfd(&fx), IOVA_BUF, b->size, 0, NULL));
+	ASSERT_OK(vfd_container_iommu_info(fx.c, &after));
+	ASSERT_EQ(after.dma_avail, before.dma_avail);
+}
+
+static long vmlck_kb(void)
+{
+	char line[256];
+	long v = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		FAIL("/proc/self/status: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmLck:", 6))
+			v = atol(line + 6);
+	fclose(f);
+	return v;
+}
+
+TEST(not_charged_to_locked_memory)
+{
+	uint8_t *mem = fx_alloc(1 << 20);
+	struct tx_buf *b;
+	long l0, l1, l2;
+	struct fx fx;
+	int cfd;
+
+	fx_open(&fx, 0);
+	cfd = fx_cfd(&fx);
+	b = tx_create(4 << 20, VFIO_DMABUF_TEST_KIND_CHUNKED, VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0);
+	l0 = vmlck_kb();
+	ASSERT_OK(fx_map_dmabuf_raw(cfd, b->fd, 0, IOVA_BUF, b->size, RW));
+	l1 = vmlck_kb();
+	/* control: MAP_DMA of 1 MiB of process memory is charged */
+	ASSERT_OK(map_mem(cfd, mem, IOVA_MEM, 1 << 20, RW));
+	l2 = vmlck_kb();
+	vt_info("VmLck: %ld kB, after 4 MiB MAP_DMABUF %ld kB, after 1 MiB MAP_DMA %ld kB",
+		l0, l1, l2);
+	ASSERT_EQ(l1, l0);
+	ASSERT_EQ(l2, l1 + 1024);
+}
+
+TEST(vaddr_flags_refused)
+{
+	uint8_t *mem = fx_alloc(4 * 4096);
+	struct tx_buf *b;
+	struct fx fx;
+	int cfd;
+
+	fx_open(&fx, 0);
+	cfd = fx_cfd(&fx);
+	if (ioctl(cfd, VFIO_CHECK_EXTENSION, VFIO_UPDATE_VADDR) != 1)
+		SKIP("type1 without VFIO_UPDATE_VADDR");
+	b = tx_create(4 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_STATIC, 0);
+	ASSERT_OK(map_mem(cfd, mem, IOVA_MEM, 4 * 4096, RW));
+	ASSERT_OK(fx_map_dmabuf_raw(cfd, b->fd, 0, IOVA_BUF, b->size, RW));
+	/* invalidating the vaddr of a range that includes the dma-buf */
+	struct vfio_iommu_type1_dma_unmap u = {
+		.argsz = sizeof(u), .flags = VFIO_DMA_UNMAP_FLAG_VADDR,
+		.iova = IOVA_MEM, .size = IOVA_BUF + b->size - IOVA_MEM,
+	};
+	ASSERT_ERRNO(ioctl(cfd, VFIO_IOMMU_UNMAP_DMA, &u), EINVAL);
+	/* ... and of the dma-buf range alone; updating its vaddr */
+	u.iova = IOVA_BUF;
+	u.size = b->size;
+	ASSERT_ERRNO(ioctl(cfd, VFIO_IOMMU_UNMAP_DMA, &u), EINVAL);
+	ASSERT_ERRNO(map_mem(cfd, mem, IOVA_BUF, b->size, VFIO_DMA_MAP_FLAG_VADDR), EINVAL);
+	/* nothing changed: the memory mapping's vaddr is still valid (a
+	 * half-done invalidation would make this block), both still work */
+	fx_fill(mem, XFER_BYTES, 31);
+	fx_edu_roundtrip(fx.edu, IOVA_MEM, IOVA_BUF + 4096, XFER_BYTES);
+	fx_cpu_begin(b->fd);
+	ASSERT_EQ(fx_check(b->cpu + 4096, XFER_BYTES, 31), -1);
+	fx_cpu_end(b->fd);
+	/* the memory mapping alone may still be invalidated and updated */
+	u.iova = IOVA_MEM;
+	u.size = 4 * 4096;
+	ASSERT_OK(ioctl(cfd, VFIO_IOMMU_UNMAP_DMA, &u));
+	ASSERT_OK(map_mem(cfd, mem, IOVA_MEM, 4 * 4096, VFIO_DMA_MAP_FLAG_VADDR));
+}
+
+static int dirty(int cfd, uint32_t flag)
+{
+	struct vfio_iommu_type1_dirty_bitmap d = { .argsz = sizeof(d), .flags = flag };
+
+	return ioctl(cfd, VFIO_IOMMU_DIRTY_PAGES, &d);
+}
+
+static void dirty_stop(void *arg)
+{
+	dirty(*(int *)arg, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP);
+}
+
+TEST(dirty_tracking_reports_all_dirty)
+{
+	struct {
+		struct vfio_iommu_type1_dirty_bitmap hdr;
+		struct vfio_iommu_type1_dirty_bitmap_get get;
+	} g;
+	struct {
+		struct vfio_iommu_type1_dma_unmap hdr;
+		struct vfio_bitmap bitmap;
+	} u;
+	uint64_t bits[1], npages = 16;
+	struct tx_buf *b;
+	struct fx fx;
+	static int cfd;
+
+	fx_open(&fx, 0);
+	cfd = fx_cfd(&fx);
+	b = tx_create(npages * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_STATIC, 0);
+	ASSERT_OK(fx_map_dmabuf_raw(cfd, b->fd, 0, IOVA_BUF, b->size, RW));
+	ASSERT_OK(dirty(cfd, VFIO_IOMMU_DIRTY_PAGES_FLAG_START));
+	vt_defer(dirty_stop, &cfd);
+
+	memset(&g, 0, sizeof(g));
+	bits[0] = 0;
+	g.hdr.argsz = sizeof(g);
+	g.hdr.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP;
+	g.get.iova = IOVA_BUF;
+	g.get.size = b->size;
+	g.get.bitmap.pgsize = fx_pgsize(&fx);
+	g.get.bitmap.size = sizeof(bits);
+	g.get.bitmap.data = (__u64 *)bits;
+	ASSERT_OK(ioctl(cfd, VFIO_IOMMU_DIRTY_PAGES, &g));
+	ASSERT_EQ(bits[0], (1ull << npages) - 1);
+
+	/* the bitmap that unmap returns says the same */
+	memset(&u, 0, sizeof(u));
+	bits[0] = 0;
+	u.hdr.argsz = sizeof(u);
+	u.hdr.flags = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP;
+	u.hdr.iova = IOVA_BUF;
+	u.hdr.size = b->size;
+	u.bitmap.pgsize = fx_pgsize(&fx);
+	u.bitmap.size = sizeof(bits);
+	u.bitmap.data = (__u64 *)bits;
+	ASSERT_OK(ioctl(cfd, VFIO_IOMMU_UNMAP_DMA, &u));
+	ASSERT_EQ(u.hdr.size, b->size);
+	ASSERT_EQ(bits[0], (1ull << npages) - 1);
+}
+
+#define FORCE_NEW_DOMAIN "/sys/module/vfio_iommu_type1/parameters/dmabuf_test_force_new_domain"
+
+static void force_new_domain(const char *v)
+{
+	int fd = open(FORCE_NEW_DOMAIN, O_WRONLY);
+
+	if (fd < 0 || write(fd, v, 1) != 1)
+		FAIL("%s: %s", FORCE_NEW_DOMAIN, strerror(errno));
+	close(fd);
+}
+
+static void force_new_domain_off(void *arg)
+{
+	(void)arg;
+	force_new_domain("0");
+}
+
+/*
+ * The second group's domain is freed (group detached) while a dma-buf is
+ * mapped into it, once live and once revoked; later revocation and unmap
+ * must not touch the freed domain (KASAN on the debug kernel would say).
+ */
+static void detach_second_group(bool revoke_first)
+{
+	struct vfd_edu *e1;
+	struct tx_buf *b;
+	uint64_t unmapped;
+	struct fx fx;
+	int cfd;
+
+	force_new_domain("1");
+	vt_defer(force_new_domain_off, NULL);
+	fx_open(&fx, 0);
+	cfd = fx_cfd(&fx);
+	b = tx_create(8 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0);
+	ASSERT_OK(fx_map_dmabuf_raw(cfd, b->fd, 0, IOVA_BUF, b->size, RW));
+	{
+		struct vfd_error err;
+		char name[64];
+
+		ASSERT_OK(vfd_edu_find(NULL, 1, name, sizeof(name), &err));
+		/* replayed into a second domain; closed below, not deferred */
+		ASSERT_OK(vfd_edu_open(fx.c, name, VFD_EDU_WIDE_DMA, &e1));
+	}
+	fx_verify_rw(e1, b->fd, b->cpu, IOVA_BUF, b->size, 41);
+	if (revoke_first)
+		ASSERT_OK(tx_revoke(b, VFIO_DMABUF_TEST_REVOKE_NOTIFY_ONLY));
+	vfd_edu_close(e1);	/* detaches group 2, frees its domain */
+	if (!revoke_first) {
+		fx_verify_rw(fx.edu, b->fd, b->cpu, IOVA_BUF, b->size, 42);
+		ASSERT_OK(tx_revoke(b, VFIO_DMABUF_TEST_REVOKE_NOTIFY_ONLY));
+	}
+	fx_expect_write_fault(fx.edu, b->fd, b->cpu, IOVA_BUF);
+	ASSERT_OK(fx_unmap_raw(cfd, IOVA_BUF, b->size, 0, &unmapped));
+	ASSERT_EQ(unmapped, b->size);
+}
+
+TEST(detach_group_then_revoke)
+{
+	detach_second_group(false);
+}
+
+TEST(revoke_then_detach_group)
+{
+	detach_second_group(true);
+}
