@@ -385,3 +385,26 @@ void fx_expect_write_fault(struct vfd_edu *e, int dmabuf_fd, uint8_t *cpu,
 	vt_info("fault as expected: %s", line);
 	close(k.fd);
 }
+
+#define FORCE_NEW_DOMAIN "/sys/module/vfio_iommu_type1/parameters/dmabuf_test_force_new_domain"
+
+static void fx_set_force_new_domain(const char *v)
+{
+	int fd = open(FORCE_NEW_DOMAIN, O_WRONLY);
+
+	if (fd < 0 || write(fd, v, 1) != 1)
+		FAIL("%s: %s", FORCE_NEW_DOMAIN, strerror(errno));
+	close(fd);
+}
+
+static void fx_clear_force_new_domain(void *arg)
+{
+	(void)arg;
+	fx_set_force_new_domain("0");
+}
+
+void fx_force_new_domain(void)
+{
+	fx_set_force_new_domain("1");
+	vt_defer(fx_clear_force_new_domain, NULL);
+}

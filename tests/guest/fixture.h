@@ -60,6 +60,14 @@ void fx_edu_roundtrip(struct vfd_edu *e, uint64_t src_iova, uint64_t dst_iova,
  * even when the IOMMU blocks it). */
 int fx_edu_write(struct vfd_edu *e, uint64_t dst_iova, uint32_t len);
 
+/*
+ * Turn on vfio_iommu_type1's test-only dmabuf_test_force_new_domain for the
+ * rest of the test: every group attached from now on gets an IOMMU domain
+ * of its own, so mappings are replayed into it (QEMU has one vIOMMU, so
+ * type1 would otherwise share one domain and never replay).
+ */
+void fx_force_new_domain(void);
+
 /* Raw VFIO_IOMMU_MAP_DMABUF / VFIO_IOMMU_UNMAP_DMA on the container fd:
  * return the ioctl's result (-1 with errno on failure). */
 int fx_map_dmabuf_raw(int cfd, int fd, uint64_t offset, uint64_t iova,

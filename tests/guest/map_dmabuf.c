@@ -288,23 +288,6 @@ TEST(read_only_mapping_write_faults)
 	fx_expect_write_fault(fx.edu, b->fd, b->cpu + 4096, iova + 4096);
 }
 
-#define FORCE_NEW_DOMAIN "/sys/module/vfio_iommu_type1/parameters/dmabuf_test_force_new_domain"
-
-static void set_force_new_domain(const char *v)
-{
-	int fd = open(FORCE_NEW_DOMAIN, O_WRONLY);
-
-	if (fd < 0 || write(fd, v, 1) != 1)
-		FAIL("%s: %s", FORCE_NEW_DOMAIN, strerror(errno));
-	close(fd);
-}
-
-static void clear_force_new_domain(void *arg)
-{
-	(void)arg;
-	set_force_new_domain("0");
-}
-
 /*
  * A group attached after the mapping gets it replayed.  QEMU has one vIOMMU,
  * so type1 would put the second group into the existing domain and never
@@ -342,8 +325,7 @@ TEST(replay_into_second_group)
 	vfd_edu_close(e0);
 	vfd_container_close(c);
 
-	set_force_new_domain("1");
-	vt_defer(clear_force_new_domain, NULL);
+	fx_force_new_domain();
 	fx_open(&fx, 0);
 	iova = IOVA_A;
 	ASSERT_OK(vfd_dma_map_dmabuf(fx.c, b->fd, 0, b->size, &iova, VFD_DMA_RW));

@@ -188,23 +188,6 @@ TEST(dirty_tracking_reports_all_dirty)
 	ASSERT_EQ(bits[0], (1ull << npages) - 1);
 }
 
-#define FORCE_NEW_DOMAIN "/sys/module/vfio_iommu_type1/parameters/dmabuf_test_force_new_domain"
-
-static void force_new_domain(const char *v)
-{
-	int fd = open(FORCE_NEW_DOMAIN, O_WRONLY);
-
-	if (fd < 0 || write(fd, v, 1) != 1)
-		FAIL("%s: %s", FORCE_NEW_DOMAIN, strerror(errno));
-	close(fd);
-}
-
-static void force_new_domain_off(void *arg)
-{
-	(void)arg;
-	force_new_domain("0");
-}
-
 /*
  * The second group's domain is freed (group detached) while a dma-buf is
  * mapped into it, once live and once revoked; later revocation and unmap
@@ -218,8 +201,7 @@ static void detach_second_group(bool revoke_first)
 	struct fx fx;
 	int cfd;
 
-	force_new_domain("1");
-	vt_defer(force_new_domain_off, NULL);
+	fx_force_new_domain();
 	fx_open(&fx, 0);
 	cfd = fx_cfd(&fx);
 	b = tx_create(8 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0);
