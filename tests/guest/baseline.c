@@ -74,8 +74,6 @@ TEST(high_iova_roundtrip)
 TEST(unmap_then_dma_faults)
 {
 	uint8_t *buf;
-	struct fx_kmsg k;
-	char line[512];
 	struct fx fx;
 	uint64_t iova = LOW_IOVA;
 
@@ -87,15 +85,6 @@ TEST(unmap_then_dma_faults)
 	ASSERT_EQ(fx_check(buf + 4096, XFER_BYTES, 77), -1);	/* the mapping worked */
 	ASSERT_OK(vfd_dma_unmap(fx.c, iova));
 
-	memset(buf + 4096, 0xee, 4096);
-	fx_kmsg_start(&k, true);
-	fx_edu_write(fx.edu, iova + 4096, FAULT_PROBE_BYTES);
-	for (unsigned int i = 0; i < 4096; i++)
-		if (buf[4096 + i] != 0xee)
-			FAIL("byte %u changed after unmap: the device wrote through a stale IOMMU entry", i);
-	if (!fx_kmsg_fault(&k, 3000, line, sizeof(line)))
-		FAIL("no IOMMU fault in the kernel log for a DMA to the unmapped IOVA 0x%" PRIx64,
-		     iova + 4096);
-	vt_info("fault: %s", line);
-	close(k.fd);
+	/* the device write is blocked (memory unchanged) and reported */
+	fx_expect_write_fault(fx.edu, -1, buf + 4096, iova + 4096);
 }

@@ -363,15 +363,32 @@ void fx_expect_write_fault(struct vfd_edu *e, int dmabuf_fd, uint8_t *cpu,
 {
 	struct fx_kmsg k;
 	char line[512];
-	unsigned int i;
+	unsigned int i, attempt;
+	bool found = false;
 
 	if (cpu) {
 		fx_cpu_begin(dmabuf_fd);
 		memset(cpu, 0xee, 4096);
 		fx_cpu_end(dmabuf_fd);
 	}
-	fx_kmsg_start(&k, true);
-	fx_edu_write(e, iova, FAULT_PROBE_BYTES);
+	/*
+	 * Faults of other tests (or of other CPUs' work) may have used up the
+	 * IOMMU driver's report budget: a second probe after the rate limit
+	 * window (5 s) is reported for sure.
+	 */
+	for (attempt = 0; attempt < 2 && !found; attempt++) {
+		int64_t t0 = fx_now_ms();
+
+		fx_kmsg_start(&k, true);
+		fx_edu_write(e, iova, FAULT_PROBE_BYTES);
+		found = fx_kmsg_fault(&k, 3000, line, sizeof(line));
+		close(k.fd);
+		if (!found && !attempt) {
+			vt_info("no fault report yet for IOVA 0x%" PRIx64 " (rate limited?): probing again",
+				iova);
+			usleep((useconds_t)(5600 - (fx_now_ms() - t0)) * 1000);
+		}
+	}
 	if (cpu) {
 		fx_cpu_begin(dmabuf_fd);
 		for (i = 0; i < 4096; i++)
@@ -380,10 +397,9 @@ void fx_expect_write_fault(struct vfd_edu *e, int dmabuf_fd, uint8_t *cpu,
 				     i, iova);
 		fx_cpu_end(dmabuf_fd);
 	}
-	if (!fx_kmsg_fault(&k, 3000, line, sizeof(line)))
+	if (!found)
 		FAIL("no IOMMU fault in the kernel log for a device write to IOVA 0x%" PRIx64, iova);
 	vt_info("fault as expected: %s", line);
-	close(k.fd);
 }
 
 #define FORCE_NEW_DOMAIN "/sys/module/vfio_iommu_type1/parameters/dmabuf_test_force_new_domain"
