@@ -138,6 +138,16 @@ struct vfio_dmabuf {
 
 /* The importer device: see "Where the addresses come from" above. */
 static struct device *vfio_dmabuf_dev;
+/*
+ * Its DMA parameters: a root device has none, and the DMA API then assumes
+ * 64 KiB segments, which exporters that build larger segments violate
+ * (DMA_API_DEBUG: "mapping sg segment longer than device claims to
+ * support").  The IOMMU behind it takes segments of any size.
+ */
+static struct device_dma_parameters vfio_dmabuf_dma_parms = {
+	.max_segment_size = UINT_MAX,
+	.segment_boundary_mask = ULONG_MAX,
+};
 
 /*
  * ---- kernel version differences, all in one place ----
@@ -827,6 +837,7 @@ int vfio_dmabuf_init(void)
 	if (IS_ERR(dev))
 		return PTR_ERR(dev);
 
+	dev->dma_parms = &vfio_dmabuf_dma_parms;
 	ret = dma_coerce_mask_and_coherent(dev, DMA_BIT_MASK(64));
 	if (ret) {
 		root_device_unregister(dev);
