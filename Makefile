@@ -19,13 +19,21 @@ KERNELS ?= 6.12 6.1
 MACHINES ?= x86_64-intel-iommu x86_64-virtio-iommu aarch64-smmuv3
 export KERNELS MACHINES TEST HOST_TESTS LOGDIR TIMEOUT ACCEL
 
+# check-debug: the guest suite on kernels built with KASAN, lockdep,
+# kmemleak, DMABUF_DEBUG, DMA_API_DEBUG (qemu-configs/debug-kernel.config),
+# with the torture tests and the fuzzer at full size.
+DEBUG_KERNELS ?= 6.12-debug
+DEBUG_MACHINES ?= x86_64-intel-iommu aarch64-smmuv3
+DEBUG_TORTURE_SCALE ?= 10
+DEBUG_FUZZ_CALLS ?= 1000000
+
 # demo: one machine, one kernel.
 DEMO_MACHINE ?= x86_64-intel-iommu
 DEMO_KERNEL ?= 6.12
 IOVA ?=
 
-.PHONY: help deps check check-host demo bench kernels kernels-lock modules \
-	lib guest checkpatch clean
+.PHONY: help deps check check-host check-debug debug-kernels demo bench \
+	kernels kernels-lock modules checkpatch reliability clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -34,6 +42,8 @@ help:
 	@echo "  make kernels-lock  move qemu-configs/kernels.lock to the newest packages"
 	@echo "  make modules       build vfio_iommu_type1.ko + test exporter for KERNELS"
 	@echo "  make check-host    host unit tests only"
+	@echo "  make check-debug   the guest suite on KASAN/lockdep/kmemleak kernels"
+	@echo "  make debug-kernels build those kernels (cached)"
 	@echo "  make bench         MAP_DMABUF vs MAP_DMA timings in a guest"
 	@echo "  make checkpatch    checkpatch.pl --strict on the kernel code"
 	@echo "  narrow: KERNELS=6.12 MACHINES=aarch64-smmuv3 TEST='baseline/*'"
@@ -43,6 +53,15 @@ deps:
 
 check: deps
 	@$(H)/check.sh
+
+check-debug: deps
+	@KERNELS="$(DEBUG_KERNELS)" MACHINES="$(DEBUG_MACHINES)" HOST_TESTS=0 \
+	 MEMORY=2G TIMEOUT=$${TIMEOUT:-5400} VFD_TORTURE_SCALE=$(DEBUG_TORTURE_SCALE) \
+	 VFD_FUZZ_CALLS=$(DEBUG_FUZZ_CALLS) $(H)/check.sh
+
+debug-kernels: deps
+	@for s in $(DEBUG_KERNELS); do for a in amd64 arm64; do \
+		$(H)/build-debug-kernel.sh $${s%-debug} $$a || exit 1; done; done
 
 check-host: deps
 	@$(MAKE) -s -C tests/host check O=$(VFIO_DMABUF_CACHE)/build/host

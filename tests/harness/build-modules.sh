@@ -19,7 +19,8 @@ rel=$(kernel_release "$series" "$arch")
 hdr=$(kernel_dir "$series" "$arch")/root/usr/src/linux-headers-$rel
 src=$(source_dir "$series")
 out=$VFIO_DMABUF_CACHE/build/$series-$arch
-[ -d "$hdr" ] && [ -e "$src/.done" ] || die "kernel $series/$arch not fetched (make kernels)"
+[ -d "$hdr" ] || die "kernel $series/$arch not fetched or built (make kernels, make debug-kernels)"
+[ -e "$src/.done" ] || "$TOP/tests/harness/fetch-kernel.sh" "$(base_series "$series")" "$arch" >&2
 mkdir -p "$out"
 # shellcheck disable=SC2046
 set -- $(kbuild_arch_args "$arch")
@@ -42,6 +43,6 @@ build() {
 }
 
 rc=0
-build vfio_iommu_type1 vfio LINUX_SOURCE="$src" SERIES="$series" "$@" || rc=1
+build vfio_iommu_type1 vfio LINUX_SOURCE="$src" SERIES="$(base_series "$series")" "$@" || rc=1
 build vfio_dmabuf_test_exporter tests/exporter "$@" || rc=1
 exit $rc

@@ -80,8 +80,14 @@ for a in $arches; do
 		tail -n 15 "$LOGDIR/guest-$a.build.log" >&2
 	fi
 	for s in $KERNELS; do
-		msg "[$(elapsed)] kernel $s/$a: fetch and build modules"
-		if ! "$H/fetch-kernel.sh" "$s" "$a" >"$LOGDIR/fetch-$s-$a.log" 2>&1; then
+		if is_debug_series "$s"; then
+			msg "[$(elapsed)] kernel $s/$a: build the debug kernel (once; ~15-30 min) and modules"
+			get=("$H/build-debug-kernel.sh" "$(base_series "$s")" "$a")
+		else
+			msg "[$(elapsed)] kernel $s/$a: fetch and build modules"
+			get=("$H/fetch-kernel.sh" "$s" "$a")
+		fi
+		if ! "${get[@]}" >"$LOGDIR/fetch-$s-$a.log" 2>&1; then
 			record FAIL "build/fetch-$s-$a" "log: $LOGDIR/fetch-$s-$a.log"
 			tail -n 5 "$LOGDIR/fetch-$s-$a.log" >&2
 			continue
@@ -98,7 +104,7 @@ done
 
 # Kernel style of everything that is kernel code (needs a linux-source).
 for s in $KERNELS; do
-	src=$(source_dir "$s" 2>/dev/null) && [ -e "$src/.done" ] || continue
+	src=$(source_dir "$s") && [ -e "$src/.done" ] || continue
 	clog=$LOGDIR/checkpatch.log
 	if make -s -C "$TOP/vfio" checkpatch LINUX_SOURCE="$src" >"$clog" 2>&1 &&
 	   make -s -C "$TOP/tests/exporter" checkpatch LINUX_SOURCE="$src" >>"$clog" 2>&1 &&

@@ -31,9 +31,20 @@ lock_get() {
 	echo "$line"
 }
 
-# The kernel release (uname -r) of SERIES/ARCH, from its image package name.
+# A kernel series is a Debian one ("6.12", "6.1") or a debug kernel built
+# from the Debian linux-source of one ("6.12-debug", build-debug-kernel.sh).
+is_debug_series() { [[ $1 == *-debug ]]; }
+base_series() { echo "${1%-debug}"; }
+
+# The kernel release (uname -r) of SERIES/ARCH, from its image package name
+# (or, for a debug kernel, from what its build recorded).
 kernel_release() {
 	local pkg
+	if is_debug_series "$1"; then
+		cat "$(kernel_dir "$1" "$2")/release" 2>/dev/null ||
+			die "debug kernel $1/$2 not built (tests/harness/build-debug-kernel.sh $(base_series "$1") $2)"
+		return
+	fi
 	pkg=$(lock_get "$1" "$2" image | cut -d' ' -f1)
 	echo "${pkg#linux-image-}"
 }
@@ -42,9 +53,10 @@ kernel_dir() { echo "$VFIO_DMABUF_CACHE/kernels/$1-$2"; }
 # Unpacked linux-source tree of SERIES (only the parts the build needs, see
 # fetch-kernel.sh), named after the package version so a lock update refetches.
 source_dir() {
-	local ver
-	ver=$(lock_get "$1" all source | cut -d' ' -f2)
-	echo "$VFIO_DMABUF_CACHE/src/linux-source-$1-${ver//\~/_}"
+	local ver series
+	series=$(base_series "$1")
+	ver=$(lock_get "$series" all source | cut -d' ' -f2)
+	echo "$VFIO_DMABUF_CACHE/src/linux-source-$series-${ver//\~/_}"
 }
 
 # Cross compiler settings for building kernel modules of ARCH.

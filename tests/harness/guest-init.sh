@@ -12,6 +12,9 @@ mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /tmp
 . /etc/machine.env
 export VFD_FAULT_PATTERN VFD_TEST_FILTER MACHINE SERIES
+for v in VFD_TORTURE_SCALE VFD_FUZZ_CALLS VFD_FUZZ_SEED; do
+	eval "[ -n \"\${$v}\" ] && export $v"
+done
 
 echo "### guest: $(uname -r) machine=$MACHINE uptime=$(cut -d' ' -f1 /proc/uptime)s"
 fatal() {
@@ -54,6 +57,19 @@ fi
 # Give the IOMMU fault reporting a moment, then hand the whole log to the
 # runner (the console loglevel hides warnings; the dump does not).
 sleep 1
+
+# A kernel with kmemleak (the debug kernels): scan twice (an object is only
+# reported once it looked unreferenced in two scans) and print what it
+# found; the runner fails the run on any "unreferenced object".
+if [ -d /sys/kernel/debug ] && mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null &&
+   [ -e /sys/kernel/debug/kmemleak ]; then
+	echo scan >/sys/kernel/debug/kmemleak
+	sleep 6
+	echo scan >/sys/kernel/debug/kmemleak
+	echo "### kmemleak-begin"
+	cat /sys/kernel/debug/kmemleak
+	echo "### kmemleak-end"
+fi
 echo "### dmesg-begin"
 dmesg
 echo "### dmesg-end"

@@ -98,6 +98,10 @@ fi
 	echo "VFD_TEST_FILTER='${TEST:-}'"
 	echo "VFD_GUEST_ARGS='${GUEST_ARGS:-}'"
 	echo "VFD_GUEST_CMD='${GUEST_CMD:-}'"
+	# Sizes of the torture tests and the fuzzer (check-debug runs them big).
+	echo "VFD_TORTURE_SCALE='${VFD_TORTURE_SCALE:-}'"
+	echo "VFD_FUZZ_CALLS='${VFD_FUZZ_CALLS:-}'"
+	echo "VFD_FUZZ_SEED='${VFD_FUZZ_SEED:-}'"
 } >"$work/etc/machine.env"
 
 [ -d "$guestbin" ] || die "guest programs for $arch not built (tests/harness/build-guest.sh $arch)"

@@ -10,7 +10,8 @@
 # is a failed test of its own, "kernel-log", quoting the splat.
 #
 # Environment: TIMEOUT (seconds, default 900), ACCEL (tcg|kvm, default: kvm
-# only where it is hardware-backed and the guest is native), QEMU_EXTRA.
+# only where it is hardware-backed and the guest is native), MEMORY (guest
+# RAM, default the machine config's), APPEND_EXTRA, QEMU_EXTRA.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -40,7 +41,7 @@ fi
 
 args=(-accel "$accel" -machine "$(conf_get "$conf" machine)"
       -cpu "$(conf_get "$conf" cpu)" -smp "$(conf_get "$conf" smp)"
-      -m "$(conf_get "$conf" memory)" -nographic -no-reboot -nodefaults
+      -m "${MEMORY:-$(conf_get "$conf" memory)}" -nographic -no-reboot -nodefaults
       -serial mon:stdio -kernel "$kernel" -initrd "$initrd"
       -append "console=$(conf_get "$conf" console) panic=-1 oops=panic loglevel=4 $(conf_get "$conf" append) ${APPEND_EXTRA:-}")
 iommu=$(conf_get "$conf" iommu)
@@ -84,7 +85,7 @@ awk '
 # Kernel splats: anything here fails the run, whatever the tests said.
 # Specific phrases, not bare subsystem names: a debug kernel announces
 # e.g. "RCU lockdep checking is enabled" at boot.
-splat_re='BUG:|WARNING:|Oops|KASAN:|suspected memory leak|possible circular locking|possible recursive locking|inconsistent lock state|lock held when returning|Call Trace|Kernel panic|general protection fault|UBSAN:|DMA-API:'
+splat_re='BUG:|WARNING:|Oops|KASAN:|suspected memory leak|possible circular locking|possible recursive locking|inconsistent lock state|lock held when returning|Call Trace|Kernel panic|general protection fault|UBSAN:|DMA-API:|unreferenced object'
 if grep -nE "$splat_re" "$log" >"$logdir/splats.txt"; then
 	first=$(head -n 1 "$logdir/splats.txt" | cut -c1-200)
 	printf 'FAIL\tkernel-log\tsplat in console: %s (all: %s)\n' "$first" "$logdir/splats.txt" >>"$res"
