@@ -88,5 +88,12 @@ checkpatch:
 	@$(MAKE) -s -C vfio checkpatch LINUX_SOURCE=$$(. $(H)/common.sh; source_dir 6.12)
 	@$(MAKE) -s -C tests/exporter checkpatch LINUX_SOURCE=$$(. $(H)/common.sh; source_dir 6.12)
 
+# docs/reliability.md from a check log directory (the torture and fuzz
+# figures): make reliability LOGDIR=~/.cache/vfio-dmabuf/logs/check-DATE
+reliability:
+	@[ -n "$(LOGDIR)" ] || { echo "usage: make reliability LOGDIR=<a check log directory>"; exit 2; }
+	@$(H)/reliability-report.sh $(LOGDIR) > docs/reliability.md
+	@echo "wrote docs/reliability.md from $(LOGDIR)"
+
 clean:
 	@echo "nothing is built in the tree; the cache is $(VFIO_DMABUF_CACHE) (rm -rf it to start over)"
