@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * How type1's other features meet dma-buf ranges (docs/design.md, section
- * 6): one entry against dma_entry_limit, nothing charged to locked memory,
+ * 7): one entry against dma_entry_limit, nothing charged to locked memory,
  * the VADDR flags refused without changing anything, dirty tracking
  * reporting the whole range dirty, and a second group's domain torn down
  * while a dma-buf is mapped into it (revoked or not).
