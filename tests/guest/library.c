@@ -39,6 +39,28 @@ TEST(device_open_errors)
 	vfd_container_close(c);
 }
 
+/* edu #2 shares its IOMMU group with a virtio-rng bound to virtio-pci
+ * (see qemu-configs/): VFIO must not take such a group. */
+TEST(group_not_viable)
+{
+	struct vfd_container *c;
+	struct vfd_device *d;
+	struct vfd_error err;
+	char name[64];
+
+	if (vfd_edu_find(NULL, 2, name, sizeof(name), &err) < 0)
+		SKIP("this machine has no edu sharing its group with a non-VFIO device");
+	ASSERT_OK(vfd_container_open(&c, NULL, &err));
+	ASSERT_NEG(vfd_device_open(c, name, VFD_DEVICE_BIND, &d), EBUSY);
+	vt_info("not viable: %s", vfd_container_errmsg(c));
+	ASSERT_TRUE(strstr(vfd_container_errmsg(c), "virtio-pci") != NULL);
+	/* the container is still usable for a viable group */
+	ASSERT_OK(vfd_edu_find(NULL, 0, name, sizeof(name), &err));
+	ASSERT_OK(vfd_device_open(c, name, 0, &d));
+	vfd_device_close(d);
+	vfd_container_close(c);
+}
+
 TEST(device_info_regions_config)
 {
 	struct vfd_device_info di;
