@@ -1779,9 +1779,12 @@ TEST(top_of_iova_space)
 	if (!fx_iova_usable(&fx, top, 4096))
 		return;		/* nothing can end at 2^64 here */
 	knob("VFD_KNOWN_BUGS", &known);
-	if (!known)
-		SKIP("MAP_DMABUF refuses ranges ending at 2^64 (checked); upstream type1's MAP_DMA of"
-		     " such a range leaks its pinned pages: VFD_KNOWN_BUGS=1 reproduces it");
+	if (!known) {
+		/* what this test is about passed; say what is left out */
+		vt_info("not reproduced: upstream type1's MAP_DMA of a range ending at 2^64"
+			" leaks its pinned pages (VFD_KNOWN_BUGS=1 reproduces it)");
+		return;
+	}
 	/* a process maps 64 MiB ending at 2^64 with MAP_DMA and exits */
 	vfd_edu_close(fx.edu);
 	vfd_container_close(fx.c);
