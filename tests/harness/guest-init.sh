@@ -12,7 +12,7 @@ mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /tmp
 . /etc/machine.env
 export VFD_FAULT_PATTERN VFD_TEST_FILTER MACHINE SERIES
-for v in VFD_TORTURE_SCALE VFD_FUZZ_CALLS VFD_FUZZ_SEED; do
+for v in VFD_TORTURE_SCALE VFD_FUZZ_CALLS VFD_FUZZ_SEED VFD_DEBUG_KERNEL; do
 	eval "[ -n \"\${$v}\" ] && export $v"
 done
 

@@ -98,6 +98,9 @@ fi
 	echo "VFD_TEST_FILTER='${TEST:-}'"
 	echo "VFD_GUEST_ARGS='${GUEST_ARGS:-}'"
 	echo "VFD_GUEST_CMD='${GUEST_CMD:-}'"
+	# KASAN holds freed memory in quarantine: free memory does not come
+	# back at once on a debug kernel (kmemleak checks for leaks there).
+	is_debug_series "$series" && echo "VFD_DEBUG_KERNEL=1"
 	# Sizes of the torture tests and the fuzzer (check-debug runs them big).
 	echo "VFD_TORTURE_SCALE='${VFD_TORTURE_SCALE:-}'"
 	echo "VFD_FUZZ_CALLS='${VFD_FUZZ_CALLS:-}'"

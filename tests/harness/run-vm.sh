@@ -84,8 +84,9 @@ awk '
 
 # Kernel splats: anything here fails the run, whatever the tests said.
 # Specific phrases, not bare subsystem names: a debug kernel announces
-# e.g. "RCU lockdep checking is enabled" at boot.
-splat_re='BUG:|WARNING:|Oops|KASAN:|suspected memory leak|possible circular locking|possible recursive locking|inconsistent lock state|lock held when returning|Call Trace|Kernel panic|general protection fault|UBSAN:|DMA-API:|unreferenced object'
+# e.g. "RCU lockdep checking is enabled" and "DMA-API: preallocated ..." at
+# boot (DMA-API debug errors come with a WARNING).
+splat_re='BUG:|WARNING:|Oops|KASAN:|suspected memory leak|possible circular locking|possible recursive locking|inconsistent lock state|lock held when returning|Call Trace|Kernel panic|general protection fault|UBSAN:|unreferenced object'
 if grep -nE "$splat_re" "$log" >"$logdir/splats.txt"; then
 	first=$(head -n 1 "$logdir/splats.txt" | cut -c1-200)
 	printf 'FAIL\tkernel-log\tsplat in console: %s (all: %s)\n' "$first" "$logdir/splats.txt" >>"$res"
