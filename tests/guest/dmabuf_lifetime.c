@@ -24,23 +24,6 @@
 #define IOVA	0x02000000ull
 #define RW	(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)
 
-/* Wait up to 3 s for the exporter's release count to reach @want: the last
- * fput of a dma-buf can be deferred to a workqueue after a process exits. */
-static void wait_released(uint64_t want)
-{
-	struct vfio_dmabuf_test_stats st;
-	int i;
-
-	for (i = 0; i < 300; i++) {
-		tx_stats(&st);
-		if (st.buffers_released >= want)
-			return;
-		usleep(10000);
-	}
-	FAIL("exporter release ran %llu times, expected %llu: a reference leaked",
-	     (unsigned long long)st.buffers_released, (unsigned long long)want);
-}
-
 static int get_state(int cfd, uint64_t iova, struct vfio_iommu_type1_dmabuf_state *s)
 {
 	*s = (struct vfio_iommu_type1_dmabuf_state){ .argsz = sizeof(*s), .iova = iova };
@@ -68,7 +51,7 @@ TEST(fd_closed_after_map)
 	tx_stats(&st1);
 	ASSERT_EQ(st1.buffers_released, st0.buffers_released);
 	ASSERT_OK(fx_unmap_raw(fx_cfd(&fx), IOVA, b->size, 0, NULL));
-	wait_released(st0.buffers_released + 1);
+	tx_wait_released(st0.buffers_released + 1);
 }
 
 TEST(container_close_releases)
@@ -90,7 +73,7 @@ TEST(container_close_releases)
 	tx_close(b);
 	vfd_edu_close(e);
 	vfd_container_close(c);
-	wait_released(st0.buffers_released + 1);
+	tx_wait_released(st0.buffers_released + 1);
 	tx_stats(&st1);
 	ASSERT_EQ(st1.pages_allocated, st0.pages_allocated);
 	ASSERT_EQ(st1.detaches - st0.detaches, st1.attaches - st0.attaches);
@@ -182,7 +165,7 @@ TEST_TIMEOUT(kill9_with_live_mappings, 300)
 		close(p[0]);
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
-		wait_released(start.buffers_released + round + 1);
+		tx_wait_released(start.buffers_released + round + 1);
 		if (!round) {	/* the first round warms up caches */
 			tx_stats(&st0);
 			free0 = free_kb();
@@ -248,7 +231,7 @@ TEST_TIMEOUT(map_unmap_cycles_free_memory, 300)
 	free0 = free_kb();
 	for (i = 0; i < 256; i++)
 		bytes += map_unmap_cycle(&fx, i);
-	wait_released(st0.buffers_released + 256);
+	tx_wait_released(st0.buffers_released + 256);
 	tx_stats(&st1);
 	free1 = free_kb();
 	vt_info("256 map/unmap cycles of %zu MiB in all: free memory %ld -> %ld KiB, exporter pages %llu -> %llu",

@@ -116,3 +116,18 @@ int tx_revoke(const struct tx_buf *b, unsigned int flags)
 	close(ctl);
 	return ret;
 }
+
+void tx_wait_released(uint64_t want)
+{
+	struct vfio_dmabuf_test_stats st;
+	int i;
+
+	for (i = 0; i < 300; i++) {
+		tx_stats(&st);
+		if (st.buffers_released >= want)
+			return;
+		usleep(10000);
+	}
+	FAIL("exporter release ran %llu times, expected %llu: a reference leaked",
+	     (unsigned long long)st.buffers_released, (unsigned long long)want);
+}

@@ -30,5 +30,8 @@ void tx_close(struct tx_buf *b);
 void tx_stats(struct vfio_dmabuf_test_stats *st);
 void tx_info(const struct tx_buf *b, struct vfio_dmabuf_test_info *info);
 int tx_revoke(const struct tx_buf *b, unsigned int flags);
+/* Wait up to 3 s for the exporter's release count to reach @want (the
+ * last fput of a dma-buf can be deferred to a workqueue); FAIL if not. */
+void tx_wait_released(uint64_t want);
 
 #endif /* VFD_TEST_EXPORTER_CLIENT_H */

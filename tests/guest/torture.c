@@ -329,23 +329,6 @@ static void expect_detached(int fd, const char *what)
 		     what, i.attachments, i.pinned, i.mapped);
 }
 
-/* Wait up to 3 s for the exporter's release count to reach @want: the last
- * fput of a dma-buf can be deferred to a workqueue. */
-static void wait_released(uint64_t want)
-{
-	struct vfio_dmabuf_test_stats st;
-	int i;
-
-	for (i = 0; i < 300; i++) {
-		ex_stats(&st);
-		if (st.buffers_released >= want)
-			return;
-		usleep(10000);
-	}
-	FAIL("exporter release ran %llu times, expected %llu: a reference leaked",
-	     (unsigned long long)st.buffers_released, (unsigned long long)want);
-}
-
 /* Counters that must balance between two snapshots. */
 static void expect_balanced(const struct vfio_dmabuf_test_stats *a,
 			    const struct vfio_dmabuf_test_stats *b)
@@ -646,7 +629,7 @@ TEST_TIMEOUT(map_unmap_cycles, tmo(150))
 		cycle_one(c, i, true);
 	cycles_retire_all(c);
 	t1 = now_ms();
-	wait_released(st0.buffers_released + c->tx_buffers);
+	tx_wait_released(st0.buffers_released + c->tx_buffers);
 	ex_stats(&st1);
 	free1 = free_kb();
 	FIGURE("map_unmap_cycles", "cycles=%" PRIu64 " bytes=%" PRIu64 " tx=%" PRIu64
@@ -835,7 +818,7 @@ TEST_TIMEOUT(kill9_live_mappings, tmo(120))
 		expect_detached(shared, "the shared buffer after kill -9");
 		close(shared);
 		expect_released += 1 + KILL_TX_PER_CHILD;
-		wait_released(expect_released);
+		tx_wait_released(expect_released);
 		if (!round) {	/* the first round warms up caches */
 			ex_stats(&st0);
 			free0 = free_kb();
@@ -1735,7 +1718,7 @@ TEST_TIMEOUT(revoke_vs_container_close, tmo(60))
 		munmap(cpu[i], lay[i][2] * 4096ull);
 		close(fds[i]);
 	}
-	wait_released(st0.buffers_released + 4);
+	tx_wait_released(st0.buffers_released + 4);
 	ex_stats(&st1);
 	expect_balanced(&st0, &st1);
 	FIGURE("revoke_vs_container_close", "rounds=%u close_container_first=%u"
@@ -1957,7 +1940,7 @@ static void largest_body(void)
 	t_unmap = now_ms() - t0;
 	expect_detached(b.fd, "the large buffer after unmap");
 	buf_free(&b);
-	wait_released(st0.buffers_released + 1);
+	tx_wait_released(st0.buffers_released + 1);
 	ex_stats(&st1);
 	expect_balanced(&st0, &st1);
 	FIGURE("largest_mapping", "bytes=%" PRIu64 " target_bytes=%" PRIu64 " reached=%d"
