@@ -122,6 +122,52 @@ TEST(msi_interrupt_eventfd)
 	ASSERT_OK(vfd_irq_disable(d, VFD_PCI_MSI_IRQ));
 }
 
+static bool event(int efd, int ms)
+{
+	uint64_t n;
+
+	if (poll(&(struct pollfd){ .fd = efd, .events = POLLIN }, 1, ms) != 1)
+		return false;
+	return read(efd, &n, 8) == 8 && n > 0;
+}
+
+/* INTx through an eventfd: VFIO masks the line on each interrupt, a
+ * masked line delivers nothing until unmasked, and software can trigger
+ * the vector. */
+TEST(intx_mask_unmask_trigger)
+{
+	struct vfd_device *d;
+	struct fx fx;
+	uint32_t v = 0x22;
+	int efd;
+
+	fx_open(&fx, 0);
+	d = vfd_edu_device(fx.edu);
+	ASSERT_OK(vfd_irq_enable_new(d, VFD_PCI_INTX_IRQ, 1, &efd));
+	/* edu asserts INTx (its MSI is off) until the status is acked */
+	ASSERT_OK(vfd_region_write(d, 0, VFD_EDU_REG_IRQ_RAISE, &v, 4));
+	if (!event(efd, 2000))
+		FAIL("no INTx on the eventfd within 2 s");
+	ASSERT_OK(vfd_region_write(d, 0, VFD_EDU_REG_IRQ_ACK, &v, 4));
+	ASSERT_OK(vfd_irq_unmask(d, VFD_PCI_INTX_IRQ, 0));
+	ASSERT_FALSE(event(efd, 300));		/* acked: quiet */
+	/* masked: the asserted line waits for the unmask */
+	ASSERT_OK(vfd_irq_mask(d, VFD_PCI_INTX_IRQ, 0));
+	ASSERT_OK(vfd_region_write(d, 0, VFD_EDU_REG_IRQ_RAISE, &v, 4));
+	if (event(efd, 500))
+		FAIL("INTx delivered while masked");
+	ASSERT_OK(vfd_irq_unmask(d, VFD_PCI_INTX_IRQ, 0));
+	if (!event(efd, 2000))
+		FAIL("the pending INTx did not arrive after unmask");
+	ASSERT_OK(vfd_region_write(d, 0, VFD_EDU_REG_IRQ_ACK, &v, 4));
+	ASSERT_OK(vfd_irq_unmask(d, VFD_PCI_INTX_IRQ, 0));
+	/* software trigger */
+	ASSERT_OK(vfd_irq_trigger(d, VFD_PCI_INTX_IRQ, 0));
+	if (!event(efd, 2000))
+		FAIL("no event after vfd_irq_trigger");
+	ASSERT_OK(vfd_irq_disable(d, VFD_PCI_INTX_IRQ));
+}
+
 TEST(reset)
 {
 	struct vfd_device_info di;
