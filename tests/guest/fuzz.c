@@ -40,6 +40,8 @@
 #define _GNU_SOURCE
 #include "exporter_client.h"
 #include "fixture.h"
+#include "knob.h"
+#include "prng.h"
 
 #include <fcntl.h>
 #include <linux/vfio.h>
@@ -72,39 +74,11 @@
 /* Knobs, randomness                                                   */
 /* ------------------------------------------------------------------ */
 
-static bool knob(const char *name, unsigned long long *v)
-{
-	char buf[4096], key[64];
-	const char *e = getenv(name);
-	ssize_t n;
-	int fd;
-
-	if (e && *e) {
-		*v = strtoull(e, NULL, 0);
-		return true;
-	}
-	fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	snprintf(key, sizeof(key), "%s=", name);
-	for (char *p = buf; (p = strstr(p, key)); p += strlen(key))
-		if (p == buf || p[-1] == ' ') {
-			*v = strtoull(p + strlen(key), NULL, 0);
-			return true;
-		}
-	return false;
-}
-
 static uint64_t ncalls(void)
 {
 	static unsigned long long n;
 
-	if (!n && (!knob("VFD_FUZZ_CALLS", &n) || !n))
+	if (!n && (!vt_knob("VFD_FUZZ_CALLS", &n) || !n))
 		n = 20000;
 	return n;
 }
@@ -119,25 +93,9 @@ static unsigned long long fuzz_seed(void)
 {
 	static unsigned long long seed;
 
-	if (!seed && (!knob("VFD_FUZZ_SEED", &seed) || !seed))
+	if (!seed && (!vt_knob("VFD_FUZZ_SEED", &seed) || !seed))
 		seed = (unsigned long long)time(NULL) * 2654435761u ^ (unsigned long long)getpid();
 	return seed;
-}
-
-static uint64_t rnd(uint64_t *s)
-{
-	uint64_t x = *s ? *s : 0x9e3779b97f4a7c15ull;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*s = x;
-	return x * 2685821657736338717ull;
-}
-
-static uint64_t rndn(uint64_t *s, uint64_t n)
-{
-	return n ? rnd(s) % n : 0;
 }
 
 static uint64_t now_ms(void)
@@ -1778,7 +1736,7 @@ TEST(top_of_iova_space)
 	}
 	if (!fx_iova_usable(&fx, top, 4096))
 		return;		/* nothing can end at 2^64 here */
-	knob("VFD_KNOWN_BUGS", &known);
+	vt_knob("VFD_KNOWN_BUGS", &known);
 	if (!known) {
 		/* what this test is about passed; say what is left out */
 		vt_info("not reproduced: upstream type1's MAP_DMA of a range ending at 2^64"

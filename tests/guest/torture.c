@@ -23,6 +23,8 @@
 #define _GNU_SOURCE
 #include "exporter_client.h"
 #include "fixture.h"
+#include "knob.h"
+#include "prng.h"
 
 #include <fcntl.h>
 #include <linux/dma-buf.h>
@@ -54,26 +56,9 @@
 /* VFD_<name> from the environment, else from /proc/cmdline, else @def. */
 static unsigned long long env_knob(const char *name, unsigned long long def)
 {
-	char buf[4096], key[64];
-	const char *v = getenv(name);
-	ssize_t n;
-	int fd;
+	unsigned long long v;
 
-	if (v && *v)
-		return strtoull(v, NULL, 0);
-	fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return def;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return def;
-	buf[n] = '\0';
-	snprintf(key, sizeof(key), "%s=", name);
-	for (char *p = buf; (p = strstr(p, key)); p += strlen(key))
-		if (p == buf || p[-1] == ' ')
-			return strtoull(p + strlen(key), NULL, 0);
-	return def;
+	return vt_knob(name, &v) ? v : def;
 }
 
 static unsigned int scale(void)
@@ -106,23 +91,6 @@ static uint64_t seed_for(const char *test)
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
 /* ------------------------------------------------------------------ */
-
-static uint64_t rnd(uint64_t *s)
-{
-	/* xorshift64* */
-	uint64_t x = *s ? *s : 0x9e3779b97f4a7c15ull;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*s = x;
-	return x * 2685821657736338717ull;
-}
-
-static uint64_t rndn(uint64_t *s, uint64_t n)
-{
-	return n ? rnd(s) % n : 0;
-}
 
 static uint64_t now_us(void)
 {
