@@ -51,7 +51,6 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1502,10 +1501,9 @@ static void fuzz_body(void);
  */
 TEST_TIMEOUT(container_ioctls, fuzz_timeout())
 {
-	char buf[32];
+	char buf[32], what[96];
 	ssize_t rd;
 	int fd, len, st;
-	pid_t pid;
 
 	/* a small entry limit so that ENOSPC is part of the game */
 	fd = open(LIMIT_PARAM, O_RDWR | O_CLOEXEC);
@@ -1517,23 +1515,10 @@ TEST_TIMEOUT(container_ioctls, fuzz_timeout())
 	ASSERT_EQ(pwrite(fd, buf, (size_t)len, 0), len);
 	close(fd);
 	(void)fuzz_seed();	/* chosen here: the child inherits it */
-	pid = fork();
-	ASSERT_GE(pid, 0);
-	if (!pid) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		fuzz_body();
-		_exit(0);
-	}
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			FAIL("waitpid: %s", strerror(errno));
+	st = vt_run_child(fuzz_body);
 	restore_limit(NULL);
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-		return;
-	if (WIFEXITED(st))
-		_exit(WEXITSTATUS(st));		/* FAIL or SKIP: the child said why */
-	FAIL("the fuzzer was killed by signal %d (%s); VFD_FUZZ_SEED=0x%llx reproduces",
-	     WTERMSIG(st), strsignal(WTERMSIG(st)), fuzz_seed());
+	snprintf(what, sizeof(what), "the fuzzer (VFD_FUZZ_SEED=0x%llx reproduces)", fuzz_seed());
+	vt_child_result(st, what);
 }
 
 static void fuzz_body(void)

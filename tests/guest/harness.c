@@ -8,6 +8,7 @@
 #include <fnmatch.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -94,6 +95,37 @@ void vt_info(const char *fmt, ...)
 	va_end(ap);
 	putchar('\n');
 	fflush(stdout);
+}
+
+int vt_run_child(void (*fn)(void))
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid < 0)
+		FAIL("fork: %s", strerror(errno));
+	if (!pid) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		fn();
+		_exit(0);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			FAIL("waitpid: %s", strerror(errno));
+	return st;
+}
+
+void vt_child_result(int status, const char *what)
+{
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return;
+	if (WIFEXITED(status)) {
+		/* FAIL or SKIP: the child wrote why into our result pipe */
+		vt_run_defers();
+		_exit(WEXITSTATUS(status));
+	}
+	FAIL("%s killed by signal %d (%s)", what, WTERMSIG(status),
+	     strsignal(WTERMSIG(status)));
 }
 
 const char *strerrorname(int e)

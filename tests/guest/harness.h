@@ -35,6 +35,16 @@ void vt_info(const char *fmt, ...);
 /* Register cleanup run at the end of the test, also after a failure. */
 void vt_defer(void (*fn)(void *), void *arg);
 
+/*
+ * Run @fn in a child process that dies with the test, and wait for it:
+ * returns its wait status.  For tests that must clean up after a crash
+ * (e.g. restore a module parameter) before reporting.
+ */
+int vt_run_child(void (*fn)(void));
+/* End the test as that child did: return if it passed, pass its FAIL or
+ * SKIP on, FAIL if a signal killed it (@what: who, and how to reproduce). */
+void vt_child_result(int status, const char *what);
+
 #define TEST_TIMEOUT(name, secs)					\
 	static void vt_test_##name(void);				\
 	__attribute__((constructor)) static void vt_reg_##name(void)	\

@@ -36,7 +36,6 @@
 #include <stdatomic.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1743,25 +1742,10 @@ static unsigned long long param_set(struct param *p, const char *path, unsigned 
  */
 static void with_param(struct param *p, void (*body)(void))
 {
-	pid_t pid = fork();
-	int st;
+	int st = vt_run_child(body);
 
-	if (pid < 0)
-		FAIL("fork: %s", strerror(errno));
-	if (!pid) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		body();
-		_exit(0);
-	}
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			FAIL("waitpid: %s", strerror(errno));
 	param_restore(p);
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-		return;
-	if (WIFEXITED(st))
-		_exit(WEXITSTATUS(st));	/* FAIL or SKIP: the child said why */
-	FAIL("killed by signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
+	vt_child_result(st, "the test's child");
 }
 
 static unsigned int entry_limit(void)
