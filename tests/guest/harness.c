@@ -140,6 +140,29 @@ static void vt_alarm(int sig)
 	(void)sig;
 }
 
+/* Is test @full of program @prog selected by @filter, a space-separated
+ * list of fnmatch() patterns matched against "prog/test" or "prog"? */
+static bool vt_selected(const char *filter, const char *prog, const char *full)
+{
+	char pat[256];
+	const char *p = filter;
+
+	if (!filter || !*filter)
+		return true;
+	while (*p) {
+		size_t len = strcspn(p, " ");
+
+		if (len && len < sizeof(pat)) {
+			memcpy(pat, p, len);
+			pat[len] = 0;
+			if (!fnmatch(pat, full, 0) || !fnmatch(pat, prog, 0))
+				return true;
+		}
+		p += len + (p[len] == ' ');
+	}
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
@@ -153,8 +176,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (i = 0; i < vt_ntests; i++) {
 		snprintf(full, sizeof(full), "%s/%s", prog, vt_tests[i].name);
-		sel[i] = !filter || !*filter || !fnmatch(filter, full, 0) ||
-			 !fnmatch(filter, prog, 0);
+		sel[i] = vt_selected(filter, prog, full);
 		n += sel[i];
 	}
 	if (!n)
