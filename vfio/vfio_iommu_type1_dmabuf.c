@@ -3,10 +3,21 @@
  * VFIO type1: map dma-bufs into the IOVA space of a container
  * (VFIO_IOMMU_MAP_DMABUF, see include/uapi/linux/vfio_dmabuf.h).
  *
- * A dma-buf mapping is a struct vfio_dma in type1's rbtree whose ->dmabuf
- * points to a struct vfio_dmabuf.  It therefore shares type1's IOVA space,
- * overlap checks, entry limit and VFIO_IOMMU_UNMAP_DMA; the type1 core calls
- * into this file wherever it would touch the pages behind a vfio_dma.
+ * A dma-buf mapping (a "window": one MAP_DMABUF range) is a struct vfio_dma
+ * in type1's rbtree whose ->dmabuf points to a struct vfio_dmabuf.  It
+ * therefore shares type1's IOVA space, overlap checks, entry limit and
+ * VFIO_IOMMU_UNMAP_DMA; the type1 core calls into this file wherever it
+ * would touch the pages behind a vfio_dma.
+ *
+ * Every window of one dma-buf in one container shares one struct
+ * vfio_dmabuf_import: one attachment, pinned and mapped by the exporter
+ * once, however many windows (or overlapping windows) of the buffer the
+ * user maps.  Each window only slices the import's table of physically
+ * contiguous runs.  One attachment per window would make the exporter map
+ * the whole buffer again for every window (65535 times when the entry
+ * limit is filled from one buffer), and the DMA API rightly complains
+ * about the same memory mapped over and over for one device
+ * (DMA_API_DEBUG: "cacheline tracking EEXIST").
  *
  * Where the addresses come from
  * -----------------------------
@@ -20,51 +31,64 @@
  * scrambles them.  We refuse to map (-EOPNOTSUPP) when the device would not
  * be dma-direct or would bounce through swiotlb, and (-ENXIO) when an
  * address does not survive a dma_to_phys()/phys_to_dma() round trip or the
- * physically contiguous runs are not page aligned.
+ * physically contiguous runs of a window are not page aligned.
  *
  * Locking
  * -------
- * Lock order: iommu->lock -> dma_resv of the dma-buf -> vfio_dmabuf.lock.
+ * Lock order: iommu->lock -> dma_resv of the dma-buf -> import->lock.
  *
  * The kernel already orders mmap_lock -> dma_resv (dma_resv_lockdep()) and
  * type1 takes iommu->lock -> mmap_lock when it pins user memory, so
  * iommu->lock may be held while taking a dma_resv lock, but the exporter's
  * move_notify callback, which runs with the dma_resv held, must never take
  * iommu->lock.  That callback therefore cannot walk type1's domain list;
- * instead every vfio_dmabuf tracks the IOMMU domains it is currently mapped
- * into (->domains), under its own mutex:
+ * instead every window tracks the IOMMU domains it is currently mapped into
+ * (->domains), and every import its windows, under the import's mutex:
  *
- *  - vfio_dmabuf.lock protects ->domains, ->iova, ->inserted and ->revoked.
- *    Adding a domain (map, replay) happens under iommu->lock +
- *    vfio_dmabuf.lock; removing one under vfio_dmabuf.lock, plus either
- *    iommu->lock (unmap, domain teardown) or the dma_resv (revoke).
- *    type1 never frees an IOMMU domain that is still on some ->domains
- *    list: the core calls vfio_dmabuf_unmap_domain() first.  So whoever
- *    holds vfio_dmabuf.lock may use every domain on ->domains.
- *  - The dma_resv protects ->sgt and ->pinned (the exporter's state).
- *  - ->dmabuf, ->attach, ->runs, ->offset, ->size and ->prot are written
- *    once in vfio_dmabuf_create() before the object is reachable from
- *    type1, and then never change until vfio_dmabuf_destroy().
+ *  - iommu->lock protects iommu->dmabuf_imports, import->node, ->in_tree
+ *    and ->users.  MAP_DMABUF runs entirely under it, as vfio_dma_do_map()
+ *    pins user memory under it: the exporter's attach, pin and map happen
+ *    under it too, at most once per dma-buf and container.
+ *  - import->lock protects ->revoked, ->windows, and each window's ->iova,
+ *    ->node and ->domains.  Adding a domain to a window (map, replay)
+ *    happens under iommu->lock + import->lock; removing one under
+ *    import->lock, plus either iommu->lock (unmap, domain teardown) or the
+ *    dma_resv (revoke).  type1 never frees an IOMMU domain that is still on
+ *    some ->domains list: the core calls vfio_dmabuf_unmap_domain() first.
+ *    So whoever holds import->lock may use every domain on those lists.
+ *  - The dma_resv protects import->sgt and ->pinned (the exporter's state).
+ *  - import->dmabuf, ->attach, ->runs, ->nr_runs, ->mapped_len and
+ *    ->iommu, and a window's ->import, ->offset, ->size and ->prot, are
+ *    written before the object is reachable and never change until it is
+ *    freed.  ->runs is only meaningful while the import is not revoked,
+ *    which is why mapping a run is always done under import->lock after
+ *    checking ->revoked.
  *
  * Lifetime
  * --------
- * A vfio_dmabuf owns a dma-buf reference, a dynamic attachment, a pin (if
- * the exporter can pin) and, until revoked, a mapping of the attachment.
- * It lives exactly as long as its vfio_dma: vfio_remove_dma() calls
- * vfio_dmabuf_destroy(), which unmaps the range from every IOMMU domain
- * before handing anything back to the exporter.  VFIO_IOMMU_UNMAP_DMA,
- * detaching the last group and releasing the container (which is what
- * closing the fd or a kill -9 does) all go through vfio_remove_dma().
+ * An import owns a dma-buf reference, a dynamic attachment, a pin (if the
+ * exporter can pin) and, until revoked, a mapping of the attachment.  It
+ * lives as long as one of its windows does (->users).  A window lives
+ * exactly as long as its vfio_dma: vfio_remove_dma() calls
+ * vfio_dmabuf_destroy(), which unmaps the window from every IOMMU domain
+ * before its import may hand anything back to the exporter.
+ * VFIO_IOMMU_UNMAP_DMA, detaching the last group and releasing the
+ * container (which is what closing the fd or a kill -9 does) all go
+ * through vfio_remove_dma().
  *
  * Revocation: the exporter calls dma_buf_move_notify() with the dma_resv
- * held.  We unmap the range from every tracked domain (iommu_unmap() flushes
- * the IOTLB before returning, so the device faults from then on), give the
- * sg_table back and mark the mapping revoked.  The vfio_dma stays in the
- * rbtree, keeping the IOVA range reserved, until the user unmaps it; replay
- * skips it.  We pin where the exporter can pin, so an exporter only moves
- * our buffer by revoking it (like vfio-pci's exporter on device reset); with
- * CONFIG_DMABUF_MOVE_NOTIFY=n the dma-buf core pins dynamic exporters on map
- * anyway, but a forced dma_buf_move_notify() is still honoured.
+ * held.  We unmap every window of the import from every tracked domain
+ * (iommu_unmap() flushes the IOTLB before returning, so the device faults
+ * from then on), give the sg_table back and mark the import revoked.  The
+ * windows' vfio_dmas stay in the rbtree, keeping their IOVA ranges
+ * reserved, until the user unmaps them; replay skips them.  The revoked
+ * import leaves the container's tree at the next MAP_DMABUF of the same
+ * dma-buf, which attaches afresh (the exporter may have the memory back),
+ * and is freed with its last window.  We pin where the exporter can pin, so
+ * an exporter only moves our buffer by revoking it (like vfio-pci's
+ * exporter on device reset); with CONFIG_DMABUF_MOVE_NOTIFY=n the dma-buf
+ * core pins dynamic exporters on map anyway, but a forced
+ * dma_buf_move_notify() is still honoured.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -102,27 +126,30 @@ module_param(dmabuf_test_force_new_domain, bool, 0644);
 MODULE_PARM_DESC(dmabuf_test_force_new_domain,
 		 "Test only: give every attached group a new IOMMU domain instead of reusing a compatible one, so that mappings are replayed (default: off)");
 
-/* A physically contiguous piece of the mapped window, in IOVA order. */
+/* A physically contiguous piece of the dma-buf, in dma-buf offset order. */
 struct vfio_dmabuf_run {
+	u64			offset;		/* into the dma-buf */
 	phys_addr_t		phys;
-	size_t			len;
+	u64			len;
 };
 
-/* An IOMMU domain the range is currently mapped into. */
-struct vfio_dmabuf_domain {
-	struct list_head	node;
-	struct iommu_domain	*domain;
-};
+/*
+ * The container's import of one dma-buf, shared by all its windows.  See
+ * "Locking" and "Lifetime" at the top of this file.
+ */
+struct vfio_dmabuf_import {
+	/* Under iommu->lock */
+	struct rb_node			node;		/* iommu->dmabuf_imports */
+	bool				in_tree;
+	unsigned int			users;		/* windows */
 
-struct vfio_dmabuf {
-	/* Set up by vfio_dmabuf_create(), then constant */
+	/* Set up by vfio_dmabuf_import_create(), then constant */
+	struct vfio_iommu		*iommu;
 	struct dma_buf			*dmabuf;	/* our reference */
 	struct dma_buf_attachment	*attach;
 	struct vfio_dmabuf_run		*runs;
 	unsigned int			nr_runs;
-	u64				offset;		/* into the dma-buf */
-	size_t				size;
-	int				prot;		/* IOMMU_READ/WRITE */
+	u64				mapped_len;	/* what the runs cover */
 
 	/* Protected by dmabuf->resv */
 	struct sg_table			*sgt;		/* NULL once revoked */
@@ -130,10 +157,34 @@ struct vfio_dmabuf {
 
 	/* Lock order: iommu->lock -> dmabuf->resv -> lock */
 	struct mutex			lock;
-	dma_addr_t			iova;
-	bool				inserted;	/* in type1's rbtree */
 	bool				revoked;
+	struct list_head		windows;	/* vfio_dmabuf.node */
+};
+
+/* An IOMMU domain a window is currently mapped into. */
+struct vfio_dmabuf_domain {
+	struct list_head	node;
+	struct iommu_domain	*domain;
+};
+
+/* A window: one VFIO_IOMMU_MAP_DMABUF range, the ->dmabuf of a vfio_dma. */
+struct vfio_dmabuf {
+	/* Set up by vfio_dmabuf_window_create(), then constant */
+	struct vfio_dmabuf_import	*import;	/* holds a ->users */
+	u64				offset;		/* into the dma-buf */
+	size_t				size;
+	int				prot;		/* IOMMU_READ/WRITE */
+
+	/* Under import->lock */
+	dma_addr_t			iova;
+	struct list_head		node;		/* import->windows */
 	struct list_head		domains;	/* vfio_dmabuf_domain */
+};
+
+/* Walks the physically contiguous slices of a window, in IOVA order. */
+struct vfio_dmabuf_slices {
+	const struct vfio_dmabuf_run	*run;
+	u64				pos, end;	/* dma-buf offsets */
 };
 
 /* The importer device: see "Where the addresses come from" above. */
@@ -236,63 +287,176 @@ bad:
 	return -ENXIO;
 }
 
-/* ---- mapping into and out of IOMMU domains, vfio_dmabuf.lock held ---- */
+/* ---- the runs of an import and the slices of a window ---- */
 
-static int vfio_dmabuf_map_domain(struct vfio_dmabuf *db,
+/*
+ * The sg_table in dma-buf order as physically contiguous runs.  Built once
+ * per import, dma_resv held, so that a window never walks the sg_table.
+ */
+static int vfio_dmabuf_build_runs(struct vfio_dmabuf_import *imp,
+				  struct sg_table *sgt)
+{
+	struct vfio_dmabuf_run *runs, *run = NULL;
+	struct scatterlist *sg;
+	unsigned int i, n = 0;
+	u64 pos = 0;
+	int ret;
+
+	runs = kvcalloc(max(sgt->nents, 1U), sizeof(*runs), GFP_KERNEL_ACCOUNT);
+	if (!runs)
+		return -ENOMEM;
+
+	for_each_sgtable_dma_sg(sgt, sg, i) {
+		u64 len = sg_dma_len(sg);
+		phys_addr_t phys;
+
+		if (!len)
+			continue;
+		ret = vfio_dmabuf_dma_to_phys(sg_dma_address(sg), len, &phys);
+		if (ret)
+			goto err;
+
+		if (run && run->phys + run->len == phys) {
+			run->len += len;
+		} else {
+			run = &runs[n++];
+			run->offset = pos;
+			run->phys = phys;
+			run->len = len;
+		}
+		pos += len;
+		if (pos >= imp->dmabuf->size)
+			break;
+	}
+
+	imp->runs = runs;
+	imp->nr_runs = n;
+	imp->mapped_len = pos;
+	return 0;
+
+err:
+	kvfree(runs);
+	return ret;
+}
+
+static void vfio_dmabuf_slices_init(struct vfio_dmabuf_slices *it,
+				    const struct vfio_dmabuf *w)
+{
+	const struct vfio_dmabuf_import *imp = w->import;
+	unsigned int lo = 0, hi = imp->nr_runs;
+
+	/* the last run starting at or before w->offset; runs have no gaps */
+	while (hi - lo > 1) {
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (imp->runs[mid].offset <= w->offset)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	it->run = &imp->runs[lo];
+	it->pos = w->offset;
+	it->end = w->offset + w->size;
+}
+
+/*
+ * The next physically contiguous slice of the window, or false at its end.
+ * Only called for windows within ->mapped_len (vfio_dmabuf_window_create()).
+ */
+static bool vfio_dmabuf_slices_next(struct vfio_dmabuf_slices *it,
+				    phys_addr_t *phys, size_t *len)
+{
+	const struct vfio_dmabuf_run *run = it->run;
+	u64 n;
+
+	if (it->pos >= it->end)
+		return false;
+	n = min(run->offset + run->len, it->end) - it->pos;
+	*phys = run->phys + (it->pos - run->offset);
+	*len = n;
+	it->pos += n;
+	it->run++;		/* a slice always ends a run or the window */
+	return true;
+}
+
+/* Are all slices of @w aligned to @align (a power of two)? */
+static bool vfio_dmabuf_window_aligned(const struct vfio_dmabuf *w,
+				       u64 align, phys_addr_t *badp,
+				       size_t *badlenp)
+{
+	struct vfio_dmabuf_slices it;
+	phys_addr_t phys;
+	size_t len;
+
+	vfio_dmabuf_slices_init(&it, w);
+	while (vfio_dmabuf_slices_next(&it, &phys, &len)) {
+		if ((phys | len) & (align - 1)) {
+			*badp = phys;
+			*badlenp = len;
+			return false;
+		}
+	}
+	return true;
+}
+
+/* ---- mapping windows into and out of IOMMU domains, import->lock held ---- */
+
+static int vfio_dmabuf_map_domain(struct vfio_dmabuf *w,
 				  struct iommu_domain *domain)
 {
 	struct vfio_dmabuf_domain *vd;
-	dma_addr_t iova = db->iova;
-	unsigned int i;
+	struct vfio_dmabuf_slices it;
+	dma_addr_t iova = w->iova;
+	phys_addr_t phys;
+	size_t len;
 	int ret;
 
-	lockdep_assert_held(&db->lock);
+	lockdep_assert_held(&w->import->lock);
 
 	vd = kzalloc(sizeof(*vd), GFP_KERNEL_ACCOUNT);
 	if (!vd)
 		return -ENOMEM;
 
-	for (i = 0; i < db->nr_runs; i++) {
-		const struct vfio_dmabuf_run *run = &db->runs[i];
-
-		/* iommu_map() picks the largest page sizes the run allows */
-		ret = vfio_dmabuf_iommu_map(domain, iova, run->phys, run->len,
-					    db->prot | IOMMU_CACHE);
+	vfio_dmabuf_slices_init(&it, w);
+	while (vfio_dmabuf_slices_next(&it, &phys, &len)) {
+		/* iommu_map() picks the largest page sizes the slice allows */
+		ret = vfio_dmabuf_iommu_map(domain, iova, phys, len,
+					    w->prot | IOMMU_CACHE);
 		if (ret) {
-			if (iova != db->iova)
-				iommu_unmap(domain, db->iova, iova - db->iova);
+			if (iova != w->iova)
+				iommu_unmap(domain, w->iova, iova - w->iova);
 			kfree(vd);
 			return ret;
 		}
-		iova += run->len;
+		iova += len;
 		cond_resched();
 	}
 
 	vd->domain = domain;
-	list_add_tail(&vd->node, &db->domains);
+	list_add_tail(&vd->node, &w->domains);
 	return 0;
 }
 
-static void vfio_dmabuf_unmap_one(struct vfio_dmabuf *db,
+static void vfio_dmabuf_unmap_one(struct vfio_dmabuf *w,
 				  struct vfio_dmabuf_domain *vd)
 {
 	size_t unmapped;
 
-	lockdep_assert_held(&db->lock);
+	lockdep_assert_held(&w->import->lock);
 
 	/* iommu_unmap() syncs the IOTLB before it returns */
-	unmapped = iommu_unmap(vd->domain, db->iova, db->size);
-	WARN_ON_ONCE(unmapped != db->size);
+	unmapped = iommu_unmap(vd->domain, w->iova, w->size);
+	WARN_ON_ONCE(unmapped != w->size);
 	list_del(&vd->node);
 	kfree(vd);
 }
 
-static void vfio_dmabuf_unmap_all(struct vfio_dmabuf *db)
+static void vfio_dmabuf_unmap_all(struct vfio_dmabuf *w)
 {
 	struct vfio_dmabuf_domain *vd, *tmp;
 
-	list_for_each_entry_safe(vd, tmp, &db->domains, node)
-		vfio_dmabuf_unmap_one(db, vd);
+	list_for_each_entry_safe(vd, tmp, &w->domains, node)
+		vfio_dmabuf_unmap_one(w, vd);
 }
 
 /* ---- the dma-buf importer ---- */
@@ -304,28 +468,26 @@ static void vfio_dmabuf_unmap_all(struct vfio_dmabuf *db)
  */
 static void vfio_dmabuf_move_notify(struct dma_buf_attachment *attach)
 {
-	struct vfio_dmabuf *db = attach->importer_priv;
-	bool report;
-	dma_addr_t iova;
+	struct vfio_dmabuf_import *imp = attach->importer_priv;
+	struct vfio_dmabuf *w;
 
 	dma_resv_assert_held(attach->dmabuf->resv);
 
-	mutex_lock(&db->lock);
-	report = db->inserted && !db->revoked;
-	iova = db->iova;
-	vfio_dmabuf_unmap_all(db);
-	db->revoked = true;
-	mutex_unlock(&db->lock);
+	mutex_lock(&imp->lock);
+	list_for_each_entry(w, &imp->windows, node) {
+		if (!imp->revoked)
+			pr_warn_ratelimited("dma-buf mapping at IOVA %pad (size %#zx) revoked by its exporter; device access now faults until it is unmapped\n",
+					    &w->iova, w->size);
+		vfio_dmabuf_unmap_all(w);
+	}
+	imp->revoked = true;
+	mutex_unlock(&imp->lock);
 
 	/* No IOMMU maps the memory any more: hand it back. */
-	if (db->sgt) {
-		dma_buf_unmap_attachment(attach, db->sgt, DMA_BIDIRECTIONAL);
-		db->sgt = NULL;
+	if (imp->sgt) {
+		dma_buf_unmap_attachment(attach, imp->sgt, DMA_BIDIRECTIONAL);
+		imp->sgt = NULL;
 	}
-
-	if (report)
-		pr_warn_ratelimited("dma-buf mapping at IOVA %pad (size %#zx) revoked by its exporter; device access now faults until it is unmapped\n",
-				    &iova, db->size);
 }
 
 static const struct dma_buf_attach_ops vfio_dmabuf_attach_ops = {
@@ -339,132 +501,63 @@ static const struct dma_buf_attach_ops vfio_dmabuf_attach_ops = {
 };
 
 /*
- * Turn the part of the sg_table covering [offset, offset + size) into
- * physically contiguous, page aligned runs.  dma_resv held.
+ * Attach, pin and map the dma-buf.  iommu->lock held.  On success the
+ * import owns the caller's reference on @dmabuf and has one user.
  */
-static int vfio_dmabuf_build_runs(struct vfio_dmabuf *db,
-				  struct sg_table *sgt)
-{
-	u64 start = db->offset, end = db->offset + db->size, pos = 0;
-	struct vfio_dmabuf_run *runs, *run = NULL;
-	struct scatterlist *sg;
-	unsigned int i, n = 0;
-	int ret;
-
-	runs = kvcalloc(max(sgt->nents, 1U), sizeof(*runs), GFP_KERNEL_ACCOUNT);
-	if (!runs)
-		return -ENOMEM;
-
-	for_each_sgtable_dma_sg(sgt, sg, i) {
-		u64 seg_start = pos, seg_len = sg_dma_len(sg);
-		u64 s, e;
-		phys_addr_t phys;
-
-		pos += seg_len;
-		if (pos <= start)
-			continue;
-		if (seg_start >= end)
-			break;
-
-		s = max(seg_start, start);
-		e = min(pos, end);
-		ret = vfio_dmabuf_dma_to_phys(sg_dma_address(sg) +
-					      (s - seg_start), e - s, &phys);
-		if (ret)
-			goto err;
-
-		if (run && run->phys + run->len == phys) {
-			run->len += e - s;
-			continue;
-		}
-		run = &runs[n++];
-		run->phys = phys;
-		run->len = e - s;
-	}
-
-	if (pos < end) {
-		pr_warn_ratelimited("exporter's sg_table covers %#llx bytes, less than the %#llx requested\n",
-				    pos, end);
-		ret = -ENXIO;
-		goto err;
-	}
-
-	for (i = 0; i < n; i++) {
-		if (!PAGE_ALIGNED(runs[i].phys) || !PAGE_ALIGNED(runs[i].len)) {
-			pr_warn_ratelimited("exporter's memory is not page aligned (%pa + %#zx)\n",
-					    &runs[i].phys, runs[i].len);
-			ret = -ENXIO;
-			goto err;
-		}
-	}
-
-	db->runs = runs;
-	db->nr_runs = n;
-	return 0;
-
-err:
-	kvfree(runs);
-	return ret;
-}
-
-/*
- * Attach, pin and map the dma-buf.  Called without iommu->lock.  On
- * success the vfio_dmabuf owns the caller's reference on @dmabuf.
- */
-static struct vfio_dmabuf *vfio_dmabuf_create(struct dma_buf *dmabuf,
-					      u64 offset, size_t size,
-					      int prot)
+static struct vfio_dmabuf_import *
+vfio_dmabuf_import_create(struct vfio_iommu *iommu, struct dma_buf *dmabuf)
 {
 	struct dma_buf_attachment *attach;
-	struct vfio_dmabuf *db;
+	struct vfio_dmabuf_import *imp;
 	struct sg_table *sgt;
 	bool revoked;
 	long tmo;
 	int ret;
 
+	lockdep_assert_held(&iommu->lock);
+
 	if (!vfio_dmabuf_dev_usable(vfio_dmabuf_dev))
 		return ERR_PTR(-EOPNOTSUPP);
 
-	db = kzalloc(sizeof(*db), GFP_KERNEL_ACCOUNT);
-	if (!db)
+	imp = kzalloc(sizeof(*imp), GFP_KERNEL_ACCOUNT);
+	if (!imp)
 		return ERR_PTR(-ENOMEM);
-	mutex_init(&db->lock);
-	INIT_LIST_HEAD(&db->domains);
-	db->dmabuf = dmabuf;
-	db->offset = offset;
-	db->size = size;
-	db->prot = prot;
+	mutex_init(&imp->lock);
+	INIT_LIST_HEAD(&imp->windows);
+	imp->iommu = iommu;
+	imp->dmabuf = dmabuf;
+	imp->users = 1;
 
-	/* move_notify may run as soon as this attaches: db is ready for it */
+	/* move_notify may run as soon as this attaches: imp is ready for it */
 	attach = dma_buf_dynamic_attach(dmabuf, vfio_dmabuf_dev,
-					&vfio_dmabuf_attach_ops, db);
+					&vfio_dmabuf_attach_ops, imp);
 	if (IS_ERR(attach)) {
 		ret = PTR_ERR(attach);
 		goto err_free;
 	}
-	db->attach = attach;
+	imp->attach = attach;
 
 	ret = dma_resv_lock_interruptible(dmabuf->resv, NULL);
 	if (ret)
 		goto err_detach;
 
-	/* Also tells lockdep early that db->lock nests inside the dma_resv. */
-	mutex_lock(&db->lock);
-	revoked = db->revoked;
-	mutex_unlock(&db->lock);
+	/* Also tells lockdep early that imp->lock nests inside the dma_resv. */
+	mutex_lock(&imp->lock);
+	revoked = imp->revoked;
+	mutex_unlock(&imp->lock);
 	if (revoked) {
 		ret = -ENODEV;
 		goto err_unlock;
 	}
 
 	/*
-	 * Pin for the life of the mapping, so that the exporter only takes
+	 * Pin for the life of the import, so that the exporter only takes
 	 * the memory away by revoking it.  An exporter that cannot pin (it
 	 * says -EOPNOTSUPP) can still be mapped: each move then revokes.
 	 */
 	ret = dma_buf_pin(attach);
 	if (!ret)
-		db->pinned = true;
+		imp->pinned = true;
 	else if (ret != -EOPNOTSUPP)
 		goto err_unlock;
 
@@ -473,7 +566,7 @@ static struct vfio_dmabuf *vfio_dmabuf_create(struct dma_buf *dmabuf,
 		ret = PTR_ERR(sgt);
 		goto err_unpin;
 	}
-	db->sgt = sgt;
+	imp->sgt = sgt;
 
 	/* The memory is only ready once a pending move (a fence) is done. */
 	tmo = dma_resv_wait_timeout(dmabuf->resv, DMA_RESV_USAGE_KERNEL, true,
@@ -483,123 +576,238 @@ static struct vfio_dmabuf *vfio_dmabuf_create(struct dma_buf *dmabuf,
 		goto err_unmap;
 	}
 
-	ret = vfio_dmabuf_build_runs(db, sgt);
+	ret = vfio_dmabuf_build_runs(imp, sgt);
 	if (ret)
 		goto err_unmap;
 
 	dma_resv_unlock(dmabuf->resv);
-	return db;
+	return imp;
 
 err_unmap:
 	dma_buf_unmap_attachment(attach, sgt, DMA_BIDIRECTIONAL);
-	db->sgt = NULL;
+	imp->sgt = NULL;
 err_unpin:
-	if (db->pinned)
+	if (imp->pinned)
 		dma_buf_unpin(attach);
 err_unlock:
 	dma_resv_unlock(dmabuf->resv);
 err_detach:
 	dma_buf_detach(dmabuf, attach);
 err_free:
-	mutex_destroy(&db->lock);
-	kfree(db);
+	mutex_destroy(&imp->lock);
+	kfree(imp);
+	return ERR_PTR(ret);
+}
+
+static int vfio_dmabuf_import_cmp(const void *key, const struct rb_node *node)
+{
+	const struct dma_buf *dmabuf = key;
+	const struct dma_buf *other =
+		rb_entry(node, struct vfio_dmabuf_import, node)->dmabuf;
+
+	if (dmabuf == other)
+		return 0;
+	return (unsigned long)dmabuf < (unsigned long)other ? -1 : 1;
+}
+
+static bool vfio_dmabuf_import_less(struct rb_node *a, const struct rb_node *b)
+{
+	return vfio_dmabuf_import_cmp(rb_entry(a, struct vfio_dmabuf_import,
+					       node)->dmabuf, b) < 0;
+}
+
+/*
+ * The container's live import of @dmabuf with one more user, made if there
+ * is none.  Consumes the caller's reference on @dmabuf.  iommu->lock held.
+ */
+static struct vfio_dmabuf_import *
+vfio_dmabuf_import_get(struct vfio_iommu *iommu, struct dma_buf *dmabuf)
+{
+	struct vfio_dmabuf_import *imp;
+	struct rb_node *node;
+	bool revoked;
+
+	lockdep_assert_held(&iommu->lock);
+
+	node = rb_find(dmabuf, &iommu->dmabuf_imports, vfio_dmabuf_import_cmp);
+	if (node) {
+		imp = rb_entry(node, struct vfio_dmabuf_import, node);
+		mutex_lock(&imp->lock);
+		revoked = imp->revoked;
+		mutex_unlock(&imp->lock);
+		if (!revoked) {
+			imp->users++;
+			dma_buf_put(dmabuf);	/* the import has one */
+			return imp;
+		}
+		/*
+		 * Revoked for good: its windows keep it until they are
+		 * unmapped, new windows get a fresh attachment.
+		 */
+		rb_erase(&imp->node, &iommu->dmabuf_imports);
+		imp->in_tree = false;
+	}
+
+	imp = vfio_dmabuf_import_create(iommu, dmabuf);
+	if (IS_ERR(imp)) {
+		dma_buf_put(dmabuf);
+		return imp;
+	}
+	rb_add(&imp->node, &iommu->dmabuf_imports, vfio_dmabuf_import_less);
+	imp->in_tree = true;
+	return imp;
+}
+
+/*
+ * Drop a user; the last one gives everything back to the exporter and
+ * drops our dma-buf reference.  iommu->lock held (or container release).
+ */
+static void vfio_dmabuf_import_put(struct vfio_dmabuf_import *imp)
+{
+	struct dma_buf *dmabuf = imp->dmabuf;
+
+	if (--imp->users)
+		return;
+
+	if (imp->in_tree)
+		rb_erase(&imp->node, &imp->iommu->dmabuf_imports);
+
+	dma_resv_lock(dmabuf->resv, NULL);
+
+	mutex_lock(&imp->lock);
+	WARN_ON_ONCE(!list_empty(&imp->windows));
+	/* from here on a move_notify has nothing to do and nothing to report */
+	imp->revoked = true;
+	mutex_unlock(&imp->lock);
+
+	if (imp->sgt) {
+		dma_buf_unmap_attachment(imp->attach, imp->sgt,
+					 DMA_BIDIRECTIONAL);
+		imp->sgt = NULL;
+	}
+	if (imp->pinned) {
+		dma_buf_unpin(imp->attach);
+		imp->pinned = false;
+	}
+	dma_resv_unlock(dmabuf->resv);
+
+	/* After this no move_notify can reach imp any more. */
+	dma_buf_detach(dmabuf, imp->attach);
+	dma_buf_put(dmabuf);
+
+	kvfree(imp->runs);
+	mutex_destroy(&imp->lock);
+	kfree(imp);
+}
+
+/*
+ * A window of @imp, not yet in any IOMMU domain.  Takes over the caller's
+ * user of @imp, also on failure.  iommu->lock held.
+ */
+static struct vfio_dmabuf *
+vfio_dmabuf_window_create(struct vfio_dmabuf_import *imp, u64 offset,
+			  size_t size, int prot)
+{
+	struct vfio_dmabuf *w;
+	phys_addr_t bad;
+	size_t badlen;
+	int ret;
+
+	if (offset + size > imp->mapped_len) {
+		pr_warn_ratelimited("exporter's sg_table covers %#llx bytes, less than the %#llx requested\n",
+				    imp->mapped_len, offset + size);
+		ret = -ENXIO;
+		goto err;
+	}
+
+	w = kzalloc(sizeof(*w), GFP_KERNEL_ACCOUNT);
+	if (!w) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	w->import = imp;
+	w->offset = offset;
+	w->size = size;
+	w->prot = prot;
+	INIT_LIST_HEAD(&w->node);
+	INIT_LIST_HEAD(&w->domains);
+
+	if (!vfio_dmabuf_window_aligned(w, PAGE_SIZE, &bad, &badlen)) {
+		pr_warn_ratelimited("exporter's memory is not page aligned (%pa + %#zx)\n",
+				    &bad, badlen);
+		kfree(w);
+		ret = -ENXIO;
+		goto err;
+	}
+	return w;
+
+err:
+	vfio_dmabuf_import_put(imp);
 	return ERR_PTR(ret);
 }
 
 /*
- * Unmap from every IOMMU domain, then give everything back to the exporter
- * and drop our dma-buf reference.  Called from vfio_remove_dma() with
- * iommu->lock held (or at container release), and on a failed map.
+ * Unmap a window from every IOMMU domain, then drop its import.  Called
+ * from vfio_remove_dma() with iommu->lock held (or at container release),
+ * and on a failed map.
  */
-void vfio_dmabuf_destroy(struct vfio_dmabuf *db)
+void vfio_dmabuf_destroy(struct vfio_dmabuf *w)
 {
-	struct dma_buf *dmabuf = db->dmabuf;
+	struct vfio_dmabuf_import *imp = w->import;
 
-	dma_resv_lock(dmabuf->resv, NULL);
+	mutex_lock(&imp->lock);
+	vfio_dmabuf_unmap_all(w);
+	list_del(&w->node);	/* a no-op if never inserted */
+	mutex_unlock(&imp->lock);
 
-	mutex_lock(&db->lock);
-	vfio_dmabuf_unmap_all(db);
-	/* from here on a move_notify has nothing to do and nothing to report */
-	db->inserted = false;
-	db->revoked = true;
-	mutex_unlock(&db->lock);
-
-	if (db->sgt) {
-		dma_buf_unmap_attachment(db->attach, db->sgt,
-					 DMA_BIDIRECTIONAL);
-		db->sgt = NULL;
-	}
-	if (db->pinned) {
-		dma_buf_unpin(db->attach);
-		db->pinned = false;
-	}
-	dma_resv_unlock(dmabuf->resv);
-
-	/* After this no move_notify can reach db any more. */
-	dma_buf_detach(dmabuf, db->attach);
-	dma_buf_put(dmabuf);
-
-	kvfree(db->runs);
-	mutex_destroy(&db->lock);
-	kfree(db);
+	kfree(w);
+	vfio_dmabuf_import_put(imp);
 }
 
 /*
- * Make @db a vfio_dma of @iommu at @iova and map it into every IOMMU
+ * Make window @w a vfio_dma of @iommu at @iova and map it into every IOMMU
  * domain.  Same checks, in the same order and with the same errnos, as
- * vfio_dma_do_map().
+ * vfio_dma_do_map().  iommu->lock held.
  */
-static int vfio_dmabuf_insert(struct vfio_iommu *iommu, struct vfio_dmabuf *db,
+static int vfio_dmabuf_insert(struct vfio_iommu *iommu, struct vfio_dmabuf *w,
 			      dma_addr_t iova)
 {
+	struct vfio_dmabuf_import *imp = w->import;
 	struct vfio_domain *d;
 	struct vfio_dma *dma;
-	size_t pgsize;
-	unsigned int i;
+	phys_addr_t bad;
+	size_t pgsize, badlen;
 	int ret;
 
-	mutex_lock(&iommu->lock);
+	lockdep_assert_held(&iommu->lock);
 
 	pgsize = (size_t)1 << __ffs(iommu->pgsize_bitmap);
-	if ((db->size | iova | db->offset) & (pgsize - 1)) {
-		ret = -EINVAL;
-		goto out_unlock;
-	}
-	for (i = 0; i < db->nr_runs; i++) {
-		if ((db->runs[i].phys | db->runs[i].len) & (pgsize - 1)) {
-			pr_warn_ratelimited("exporter's memory is not aligned to the IOMMU page size %#zx\n",
-					    pgsize);
-			ret = -ENXIO;
-			goto out_unlock;
-		}
+	if ((w->size | iova | w->offset) & (pgsize - 1))
+		return -EINVAL;
+	if (!vfio_dmabuf_window_aligned(w, pgsize, &bad, &badlen)) {
+		pr_warn_ratelimited("exporter's memory (%pa + %#zx) is not aligned to the IOMMU page size %#zx\n",
+				    &bad, badlen, pgsize);
+		return -ENXIO;
 	}
 
-	if (vfio_find_dma(iommu, iova, db->size)) {
-		ret = -EEXIST;
-		goto out_unlock;
-	}
+	if (vfio_find_dma(iommu, iova, w->size))
+		return -EEXIST;
 
-	if (!iommu->dma_avail) {
-		ret = -ENOSPC;
-		goto out_unlock;
-	}
+	if (!iommu->dma_avail)
+		return -ENOSPC;
 
-	if (!vfio_iommu_iova_dma_valid(iommu, iova, iova + db->size - 1)) {
-		ret = -EINVAL;
-		goto out_unlock;
-	}
+	if (!vfio_iommu_iova_dma_valid(iommu, iova, iova + w->size - 1))
+		return -EINVAL;
 
 	dma = kzalloc(sizeof(*dma), GFP_KERNEL_ACCOUNT);
-	if (!dma) {
-		ret = -ENOMEM;
-		goto out_unlock;
-	}
+	if (!dma)
+		return -ENOMEM;
 	/* no task, mm or vaddr: nothing here is user memory */
 	dma->iova = iova;
-	dma->size = db->size;
-	dma->prot = db->prot;
+	dma->size = w->size;
+	dma->prot = w->prot;
 	dma->pfn_list = RB_ROOT;
-	dma->dmabuf = db;
+	dma->dmabuf = w;
 
 	if (iommu->dirty_page_tracking) {
 		ret = vfio_dma_bitmap_alloc(dma, pgsize);
@@ -607,34 +815,31 @@ static int vfio_dmabuf_insert(struct vfio_iommu *iommu, struct vfio_dmabuf *db,
 			goto out_free;
 	}
 
-	mutex_lock(&db->lock);
-	if (db->revoked) {
+	mutex_lock(&imp->lock);
+	if (imp->revoked) {
 		ret = -ENODEV;
-		goto out_unlock_db;
+		goto out_unlock;
 	}
-	db->iova = iova;
+	w->iova = iova;
 	list_for_each_entry(d, &iommu->domain_list, next) {
-		ret = vfio_dmabuf_map_domain(db, d->domain);
+		ret = vfio_dmabuf_map_domain(w, d->domain);
 		if (ret) {
-			vfio_dmabuf_unmap_all(db);
-			goto out_unlock_db;
+			vfio_dmabuf_unmap_all(w);
+			goto out_unlock;
 		}
 	}
-	db->inserted = true;
-	mutex_unlock(&db->lock);
+	list_add_tail(&w->node, &imp->windows);
+	mutex_unlock(&imp->lock);
 
 	vfio_link_dma(iommu, dma);
 	iommu->dma_avail--;
-	mutex_unlock(&iommu->lock);
 	return 0;
 
-out_unlock_db:
-	mutex_unlock(&db->lock);
+out_unlock:
+	mutex_unlock(&imp->lock);
 	kvfree(dma->bitmap);	/* as vfio_dma_bitmap_free() */
 out_free:
 	kfree(dma);
-out_unlock:
-	mutex_unlock(&iommu->lock);
 	return ret;
 }
 
@@ -642,9 +847,10 @@ long vfio_iommu_type1_map_dmabuf(struct vfio_iommu *iommu, unsigned long arg)
 {
 	struct vfio_iommu_type1_dma_map_dmabuf map;
 	u32 mask = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
+	struct vfio_dmabuf_import *imp;
 	unsigned long minsz;
 	struct dma_buf *dmabuf;
-	struct vfio_dmabuf *db;
+	struct vfio_dmabuf *w;
 	int prot = 0;
 	int ret;
 
@@ -695,15 +901,26 @@ long vfio_iommu_type1_map_dmabuf(struct vfio_iommu *iommu, unsigned long arg)
 		goto out_put;
 	}
 
-	db = vfio_dmabuf_create(dmabuf, map.offset, map.size, prot);
-	if (IS_ERR(db)) {
-		ret = PTR_ERR(db);
-		goto out_put;
+	mutex_lock(&iommu->lock);
+
+	imp = vfio_dmabuf_import_get(iommu, dmabuf);	/* consumes dmabuf */
+	if (IS_ERR(imp)) {
+		ret = PTR_ERR(imp);
+		goto out_unlock;
 	}
 
-	ret = vfio_dmabuf_insert(iommu, db, map.iova);
+	w = vfio_dmabuf_window_create(imp, map.offset, map.size, prot);
+	if (IS_ERR(w)) {
+		ret = PTR_ERR(w);
+		goto out_unlock;
+	}
+
+	ret = vfio_dmabuf_insert(iommu, w, map.iova);
 	if (ret)
-		vfio_dmabuf_destroy(db);	/* drops the dma-buf too */
+		vfio_dmabuf_destroy(w);		/* drops the import too */
+
+out_unlock:
+	mutex_unlock(&iommu->lock);
 	return ret;
 
 out_put:
@@ -734,12 +951,12 @@ long vfio_iommu_type1_dmabuf_get_state(struct vfio_iommu *iommu,
 	} else if (!dma->dmabuf || dma->iova != st.iova) {
 		ret = -EINVAL;
 	} else {
-		struct vfio_dmabuf *db = dma->dmabuf;
+		struct vfio_dmabuf_import *imp = dma->dmabuf->import;
 
-		mutex_lock(&db->lock);
-		st.state = db->revoked ? VFIO_DMABUF_STATE_REVOKED :
-					 VFIO_DMABUF_STATE_MAPPED;
-		mutex_unlock(&db->lock);
+		mutex_lock(&imp->lock);
+		st.state = imp->revoked ? VFIO_DMABUF_STATE_REVOKED :
+					  VFIO_DMABUF_STATE_MAPPED;
+		mutex_unlock(&imp->lock);
 		st.size = dma->size;
 		st.__reserved = 0;
 	}
@@ -763,25 +980,25 @@ int vfio_dmabuf_replay(struct vfio_iommu *iommu, struct iommu_domain *domain)
 
 	for (n = rb_first(&iommu->dma_list); n; n = rb_next(n)) {
 		struct vfio_dma *dma = rb_entry(n, struct vfio_dma, node);
-		struct vfio_dmabuf *db = dma->dmabuf;
+		struct vfio_dmabuf *w = dma->dmabuf;
 
-		if (!db)
+		if (!w)
 			continue;
 
 		/*
-		 * Tracking @domain under db->lock before it is on
+		 * Tracking @domain under import->lock before it is on
 		 * iommu->domain_list means that a revoke from now on finds
 		 * and unmaps it.
 		 */
-		mutex_lock(&db->lock);
-		if (db->revoked) {
+		mutex_lock(&w->import->lock);
+		if (w->import->revoked) {
 			revoked++;
 		} else {
-			ret = vfio_dmabuf_map_domain(db, domain);
+			ret = vfio_dmabuf_map_domain(w, domain);
 			if (!ret)
 				mapped++;
 		}
-		mutex_unlock(&db->lock);
+		mutex_unlock(&w->import->lock);
 
 		if (ret) {
 			vfio_dmabuf_unmap_domain(iommu, domain);
@@ -802,18 +1019,18 @@ void vfio_dmabuf_unmap_domain(struct vfio_iommu *iommu,
 
 	for (n = rb_first(&iommu->dma_list); n; n = rb_next(n)) {
 		struct vfio_dma *dma = rb_entry(n, struct vfio_dma, node);
-		struct vfio_dmabuf *db = dma->dmabuf;
+		struct vfio_dmabuf *w = dma->dmabuf;
 		struct vfio_dmabuf_domain *vd, *tmp;
 
-		if (!db)
+		if (!w)
 			continue;
 
-		mutex_lock(&db->lock);
-		list_for_each_entry_safe(vd, tmp, &db->domains, node) {
+		mutex_lock(&w->import->lock);
+		list_for_each_entry_safe(vd, tmp, &w->domains, node) {
 			if (vd->domain == domain)
-				vfio_dmabuf_unmap_one(db, vd);
+				vfio_dmabuf_unmap_one(w, vd);
 		}
-		mutex_unlock(&db->lock);
+		mutex_unlock(&w->import->lock);
 	}
 }
 

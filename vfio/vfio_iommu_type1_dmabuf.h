@@ -24,7 +24,10 @@ long vfio_iommu_type1_map_dmabuf(struct vfio_iommu *iommu, unsigned long arg);
 long vfio_iommu_type1_dmabuf_get_state(struct vfio_iommu *iommu,
 				       unsigned long arg);
 
-/* Unmap from every IOMMU domain and drop the dma-buf (vfio_remove_dma()). */
+/*
+ * Unmap a dma-buf range from every IOMMU domain and drop its share of the
+ * dma-buf's import (vfio_remove_dma()).
+ */
 void vfio_dmabuf_destroy(struct vfio_dmabuf *db);
 
 /* Map every live dma-buf range into a newly created IOMMU domain. */

@@ -323,6 +323,94 @@ TEST(move_notify_revokes)
 	revoke_case(VFIO_DMABUF_TEST_REVOKE_NOTIFY_ONLY);
 }
 
+/*
+ * The exporter's view of @b: @attachments attachments and @mapped mappings,
+ * and pins: one per attachment (ours), plus one per mapping when the
+ * dma-buf core pins at map time itself (CONFIG_DMABUF_MOVE_NOTIFY=n), which
+ * the first call learns into *@core_pins (-1 before).
+ */
+static void expect_exporter(const struct tx_buf *b, int *core_pins,
+			    unsigned int attachments, unsigned int mapped)
+{
+	struct vfio_dmabuf_test_info info;
+
+	tx_info(b, &info);
+	if (*core_pins < 0 && mapped)
+		*core_pins = info.pinned > attachments;
+	if (info.attachments != attachments || info.mapped != mapped ||
+	    info.pinned != attachments + (unsigned int)*core_pins * mapped)
+		FAIL("exporter sees %u attachment(s), %u pin(s), %u mapping(s); want %u, %u, %u",
+		     info.attachments, info.pinned, info.mapped, attachments,
+		     attachments + (unsigned int)*core_pins * mapped, mapped);
+}
+
+/*
+ * Several windows of one dma-buf in a container share one attachment: the
+ * exporter attaches, pins and maps the buffer once, each window DMAs to its
+ * own slice, a revocation revokes every window, and a window mapped after
+ * the exporter restored the buffer gets a fresh attachment while the
+ * revoked windows keep the old one until they are unmapped.
+ */
+TEST(windows_share_one_attachment)
+{
+	const uint64_t pg = 4096, w0 = IOVA, w1 = IOVA + 0x100000,
+		       w2 = IOVA + 0x200000, w3 = IOVA + 0x300000;
+	struct vfio_iommu_type1_dmabuf_state s;
+	int core_pins = -1;
+	struct tx_buf *b;
+	struct fx fx;
+	int cfd;
+
+	fx_open(&fx, 0);
+	cfd = fx_cfd(&fx);
+	if (fx_pgsize(&fx) > pg)
+		SKIP("IOMMU page size %llu: the windows are 4 KiB aligned",
+		     (unsigned long long)fx_pgsize(&fx));
+	b = tx_create(16 * pg, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0);
+	ASSERT_OK(fx_map_dmabuf_raw(cfd, b->fd, 0, w0, 16 * pg, RW));
+	ASSERT_OK(fx_map_dmabuf_raw(cfd, b->fd, 4 * pg, w1, 4 * pg, RW));
+	ASSERT_OK(fx_map_dmabuf_raw(cfd, b->fd, 12 * pg, w2, 4 * pg, VFIO_DMA_MAP_FLAG_READ));
+	expect_exporter(b, &core_pins, 1, 1);
+
+	/* each window reaches its own slice of the buffer */
+	fx_verify_rw(fx.edu, b->fd, b->cpu + 4 * pg, w1, 4 * pg, 41);
+	fx_verify_rw(fx.edu, b->fd, b->cpu, w0, 16 * pg, 42);
+	fx_expect_write_fault(fx.edu, b->fd, b->cpu + 12 * pg, w2);
+
+	/* unmapping one window leaves the others and the attachment alone */
+	ASSERT_OK(fx_unmap_raw(cfd, w0, 16 * pg, 0, NULL));
+	expect_exporter(b, &core_pins, 1, 1);
+	fx_verify_rw(fx.edu, b->fd, b->cpu + 4 * pg, w1, 4 * pg, 43);
+
+	/* one revocation reaches every window */
+	ASSERT_EQ(tx_revoke(b, 0), 0);
+	ASSERT_OK(get_state(cfd, w1, &s));
+	ASSERT_EQ(s.state, VFIO_DMABUF_STATE_REVOKED);
+	ASSERT_OK(get_state(cfd, w2, &s));
+	ASSERT_EQ(s.state, VFIO_DMABUF_STATE_REVOKED);
+	expect_exporter(b, &core_pins, 1, 0);
+	fx_expect_write_fault(fx.edu, -1, NULL, w1);
+
+	/* a revoked buffer cannot be mapped; a restored one attaches afresh */
+	ASSERT_ERRNO(fx_map_dmabuf_raw(cfd, b->fd, 0, w3, 4 * pg, RW), ENODEV);
+	ASSERT_EQ(tx_revoke(b, VFIO_DMABUF_TEST_REVOKE_RESTORE), 0);
+	ASSERT_OK(fx_map_dmabuf_raw(cfd, b->fd, 0, w3, 4 * pg, RW));
+	expect_exporter(b, &core_pins, 2, 1);
+	ASSERT_OK(get_state(cfd, w3, &s));
+	ASSERT_EQ(s.state, VFIO_DMABUF_STATE_MAPPED);
+	ASSERT_OK(get_state(cfd, w1, &s));
+	ASSERT_EQ(s.state, VFIO_DMABUF_STATE_REVOKED);
+	fx_verify_rw(fx.edu, b->fd, b->cpu, w3, 4 * pg, 44);
+
+	/* the old attachment goes with its last window, the new with its own */
+	ASSERT_OK(fx_unmap_raw(cfd, w1, 4 * pg, 0, NULL));
+	expect_exporter(b, &core_pins, 2, 1);
+	ASSERT_OK(fx_unmap_raw(cfd, w2, 4 * pg, 0, NULL));
+	expect_exporter(b, &core_pins, 1, 1);
+	ASSERT_OK(fx_unmap_raw(cfd, w3, 4 * pg, 0, NULL));
+	expect_exporter(b, &core_pins, 0, 0);
+}
+
 TEST(get_state_errors)
 {
 	struct vfio_iommu_type1_dmabuf_state s;
