@@ -10,6 +10,12 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /tmp
+# debugfs: kmemleak, DMA-API debug and fault injection on the debug kernels
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+dma_api=/sys/kernel/debug/dma-api
+# DMA-API debug warns about its first error only unless told otherwise, so
+# one complaint could hide every later one; all of them are counted below.
+[ -e $dma_api/all_errors ] && echo 1 >$dma_api/all_errors
 . /etc/machine.env
 export VFD_FAULT_PATTERN VFD_TEST_FILTER MACHINE SERIES
 for v in VFD_TORTURE_SCALE VFD_FUZZ_CALLS VFD_FUZZ_SEED VFD_DEBUG_KERNEL; do
@@ -61,8 +67,7 @@ sleep 1
 # A kernel with kmemleak (the debug kernels): scan twice (an object is only
 # reported once it looked unreferenced in two scans) and print what it
 # found; the runner fails the run on any "unreferenced object".
-if [ -d /sys/kernel/debug ] && mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null &&
-   [ -e /sys/kernel/debug/kmemleak ]; then
+if [ -e /sys/kernel/debug/kmemleak ]; then
 	echo scan >/sys/kernel/debug/kmemleak
 	sleep 6
 	echo scan >/sys/kernel/debug/kmemleak
@@ -70,6 +75,8 @@ if [ -d /sys/kernel/debug ] && mount -t debugfs debugfs /sys/kernel/debug 2>/dev
 	cat /sys/kernel/debug/kmemleak
 	echo "### kmemleak-end"
 fi
+# The runner fails the run unless this count is 0.
+[ -e $dma_api/error_count ] && echo "### dma-api-errors $(cat $dma_api/error_count)"
 echo "### dmesg-begin"
 dmesg
 echo "### dmesg-end"

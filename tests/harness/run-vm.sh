@@ -43,7 +43,7 @@ args=(-accel "$accel" -machine "$(conf_get "$conf" machine)"
       -cpu "$(conf_get "$conf" cpu)" -smp "$(conf_get "$conf" smp)"
       -m "${MEMORY:-$(conf_get "$conf" memory)}" -nographic -no-reboot -nodefaults
       -serial mon:stdio -kernel "$kernel" -initrd "$initrd"
-      -append "console=$(conf_get "$conf" console) panic=-1 oops=panic loglevel=4 $(conf_get "$conf" append) ${APPEND_EXTRA:-}")
+      -append "console=$(conf_get "$conf" console) panic=-1 oops=panic loglevel=4 log_buf_len=32M $(conf_get "$conf" append) ${APPEND_EXTRA:-}")
 iommu=$(conf_get "$conf" iommu)
 [ -n "$iommu" ] && args+=(-device "$iommu")
 while read -r dev; do
@@ -92,6 +92,31 @@ if grep -nE "$splat_re" "$log" >"$logdir/splats.txt"; then
 	printf 'FAIL\tkernel-log\tsplat in console: %s (all: %s)\n' "$first" "$logdir/splats.txt" >>"$res"
 else
 	rm -f "$logdir/splats.txt"
+fi
+# Warnings reach the log only through the dump at the end (loglevel=4 keeps
+# the serial console quiet): a dump that lost its beginning may have lost a
+# splat, so it fails the run (log_buf_len above is meant to prevent that).
+if grep -q '^### dmesg-begin' "$log" &&
+   ! sed -n '/^### dmesg-begin/,/^### dmesg-end/p' "$log" | grep -q 'Linux version'; then
+	printf 'FAIL\tkernel-log\tthe kernel log dump lost its beginning (ring buffer overflow): splats may be missing\n' >>"$res"
+fi
+# Debug kernels: the DMA-API debug error count and kmemleak's report, as
+# results of their own (a report is also a splat above).
+n=$(sed -n 's/^### dma-api-errors \([0-9]*\).*/\1/p' "$log" | tail -n 1)
+if [ -n "$n" ]; then
+	if [ "$n" = 0 ]; then
+		printf 'PASS\tdma-api-debug\t0 errors\n' >>"$res"
+	else
+		printf 'FAIL\tdma-api-debug\t%s errors (DMA-API lines in %s)\n' "$n" "$log" >>"$res"
+	fi
+fi
+if grep -q '^### kmemleak-begin' "$log"; then
+	n=$(sed -n '/^### kmemleak-begin/,/^### kmemleak-end/p' "$log" | grep -c 'unreferenced object' || true)
+	if [ "$n" = 0 ]; then
+		printf 'PASS\tkmemleak\tno unreferenced object after two scans\n' >>"$res"
+	else
+		printf 'FAIL\tkmemleak\t%s unreferenced objects\n' "$n" >>"$res"
+	fi
 fi
 if ! grep -q '^### guest-done' "$log"; then
 	if [ "$rc" = 124 ]; then why="timed out after ${timeout}s"; else why="guest did not finish (qemu exit $rc)"; fi
