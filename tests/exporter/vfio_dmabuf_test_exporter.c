@@ -388,7 +388,14 @@ static struct sg_table *texp_map_dma_buf(struct dma_buf_attachment *attach,
 	if (ret)
 		goto err_free_map;
 
-	ret = dma_map_sgtable(attach->dev, &map->sgt, dir, 0);
+	/*
+	 * Cache maintenance is begin/end_cpu_access()'s job (texp_sync()),
+	 * as in udmabuf: with it skipped here, several attachments may map
+	 * the same pages (a buffer shared by two containers), which the DMA
+	 * API debug code otherwise reports as overlapping mappings.
+	 */
+	ret = dma_map_sgtable(attach->dev, &map->sgt, dir,
+			      DMA_ATTR_SKIP_CPU_SYNC);
 	if (ret)
 		goto err_free_sgt;
 	/* The DMA API maps nothing, successfully, for a device without a mask. */
@@ -412,7 +419,7 @@ static struct sg_table *texp_map_dma_buf(struct dma_buf_attachment *attach,
 	return map->with_pages ? &map->sgt : &map->dma_only;
 
 err_unmap:
-	dma_unmap_sgtable(attach->dev, &map->sgt, dir, 0);
+	dma_unmap_sgtable(attach->dev, &map->sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);
 err_free_sgt:
 	sg_free_table(&map->sgt);
 err_free_map:
@@ -448,7 +455,8 @@ static void texp_unmap_dma_buf(struct dma_buf_attachment *attach,
 		return;
 	WARN_ON(found->dir != dir);
 
-	dma_unmap_sgtable(attach->dev, &found->sgt, found->dir, 0);
+	dma_unmap_sgtable(attach->dev, &found->sgt, found->dir,
+			  DMA_ATTR_SKIP_CPU_SYNC);
 	sg_free_table(&found->sgt);
 	if (!found->with_pages)
 		sg_free_table(&found->dma_only);
