@@ -20,8 +20,10 @@
 #                                        the newest complete build
 #   $VFIO_DMABUF_CACHE/src/linux-source-full-SERIES-VERSION/   the whole tree
 #                                        (shared by every arch and config)
-# HASH covers the source package version, the fragment, ARCH and this script,
-# so changing any of them builds a new kernel next to the old one (starting
+# HASH covers the source package version, ARCH, the fragment's settings
+# (its CONFIG_ and "# CONFIG_... is not set" lines and section markers) and
+# the code of this script; comments in either do not count.  Changing any of
+# them builds a new kernel next to the old one (starting
 # from a copy of the newest earlier build tree of the same source and arch,
 # so make recompiles only what changed; FRESH=1 starts from scratch).  A build
 # that stopped half way resumes where it was (make is incremental).
@@ -53,7 +55,12 @@ esac
 set -- $(kbuild_arch_args "$arch")
 kargs=("$@")
 
-hash=$({ echo "$srcpkg $srcver"; echo "$arch"; cat "$frag"; cat "$self"; } | sha256sum | cut -c1-10)
+hash=$({
+	echo "$srcpkg $srcver"
+	echo "$arch"
+	grep -E '^(CONFIG_|# CONFIG_|#@)' "$frag"
+	grep -vE '^[[:space:]]*(#|$)' "$self"
+} | sha256sum | cut -c1-10)
 name=$series-debug-$hash-$arch
 out=$VFIO_DMABUF_CACHE/kernels/$name
 if [ $only_dir = 1 ]; then echo "$out"; exit 0; fi
