@@ -111,15 +111,6 @@ static long free_kb(void)
 	return v + pcp * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
-/* The harness sets VFD_DEBUG_KERNEL on KASAN kernels, whose quarantine
- * keeps freed memory away for a while. */
-static bool free_memory_comparable(void)
-{
-	const char *d = getenv("VFD_DEBUG_KERNEL");
-
-	return !d || !*d;
-}
-
 TEST_TIMEOUT(kill9_with_live_mappings, 300)
 {
 	struct vfio_dmabuf_test_stats start, st0, st1;
@@ -177,7 +168,7 @@ TEST_TIMEOUT(kill9_with_live_mappings, 300)
 	free1 = free_kb();
 	vt_info("10 x kill -9 with a 2 MiB live mapping: free memory %ld -> %ld KiB", free0, free1);
 	/* leaking the buffers would cost 20 MiB */
-	if (!free_memory_comparable())
+	if (!fx_free_memory_comparable())
 		vt_info("KASAN kernel: free memory not compared (quarantine); kmemleak checks leaks");
 	else
 		ASSERT_GT(free1, free0 - 4096);
@@ -242,7 +233,7 @@ TEST_TIMEOUT(map_unmap_cycles_free_memory, 300)
 	ASSERT_EQ(st1.detaches - st0.detaches, 256);
 	ASSERT_EQ(st1.pins - st0.pins, st1.unpins - st0.unpins);
 	/* 256 cycles: a page per cycle would be 1 MiB, the buffers 160 MiB */
-	if (!free_memory_comparable())
+	if (!fx_free_memory_comparable())
 		vt_info("KASAN kernel: free memory not compared (quarantine); kmemleak checks leaks");
 	else
 		ASSERT_GT(free1, free0 - 1024);

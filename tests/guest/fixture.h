@@ -41,6 +41,13 @@ bool fx_iova_usable(const struct fx *fx, uint64_t iova, uint64_t size);
 /* The lowest usable, @size-aligned IOVA at or above @min. */
 uint64_t fx_iova_at_or_above(const struct fx *fx, uint64_t min, uint64_t size);
 
+/*
+ * Can free memory before and after be compared to find a leak?  Not on the
+ * debug kernels (the harness sets VFD_DEBUG_KERNEL), whose KASAN quarantine
+ * keeps freed memory away for a while; kmemleak watches for leaks there.
+ */
+bool fx_free_memory_comparable(void);
+
 /* Anonymous, populated, page-aligned memory; unmapped at test end. */
 void *fx_alloc(size_t size);
 

@@ -30,6 +30,19 @@
  * runs in a child process with dma_entry_limit at 40 (so that ENOSPC is
  * reached); the parent restores the limit whatever happens.
  *
+ * On kernels that can inject allocation failures (the debug kernels; see
+ * failnth.h), VFD_FUZZ_FAIL_PCT percent of the calls (default 10; 0 turns
+ * it off) make the N-th allocation inside the ioctl fail, N random in
+ * 1..24.  A call that then fails with ENOMEM is accepted whatever the
+ * model expected, and the model stays as it was: the next audit, the
+ * canary and the final UNMAP_DMA(ALL) prove that the failed call left
+ * nothing behind.  Any other outcome must match the model exactly.
+ * UNMAP_DMA and DIRTY_PAGES are never injected: they allocate nothing of
+ * ours, and the model could not know how much of a dirty bitmap upstream
+ * type1 had cleared when it failed half way.  The
+ * injection draws from a random stream of its own, so the calls made are
+ * the same as without it.
+ *
  * The model follows the type1 code of these kernels where it differs from
  * the documented ideal, and counts it: dirty bits left above a mapping by
  * the in-place shift of update_user_bitmap() (stale_dirty_bits), and
@@ -39,6 +52,7 @@
  */
 #define _GNU_SOURCE
 #include "exporter_client.h"
+#include "failnth.h"
 #include "fixture.h"
 #include "knob.h"
 #include "prng.h"
@@ -80,6 +94,16 @@ static uint64_t ncalls(void)
 	if (!n && (!vt_knob("VFD_FUZZ_CALLS", &n) || !n))
 		n = 20000;
 	return n;
+}
+
+/* VFD_FUZZ_FAIL_PCT: percent of calls with an injected allocation failure */
+static unsigned int fail_pct(void)
+{
+	unsigned long long pct;
+
+	if (!vt_knob("VFD_FUZZ_FAIL_PCT", &pct))
+		pct = 10;
+	return pct > 100 ? 100 : (unsigned int)pct;
 }
 
 static unsigned int fuzz_timeout(void)
@@ -187,6 +211,11 @@ struct fz {
 	uint64_t calls[NIOC], maps_ok, unmapped_bytes, canary_checks, canary_remaps;
 	uint64_t audits, revokes, dirty_checks, fd_replaced, sum_n, max_n, stale_bits, canary_survived;
 	uint64_t top_skipped, canary_spared, live_checks, revoked_checks;
+	/* allocation failure injection (fail-nth), when inject */
+	struct vt_failnth nth;
+	bool inject;
+	unsigned int fail_pct;
+	uint64_t frng, fi_armed, fi_injected, fi_enomem;
 	struct rec ring[16];
 };
 
@@ -472,8 +501,13 @@ static void note(struct fz *z, int ioc, const char *fmt, ...)
 static int call(struct fz *z, int ioc, unsigned long req, void *arg, int want, int alt)
 {
 	struct rec *r = &z->ring[z->call % 16];
+	bool armed = z->inject && ioc != IOC_DIRTY && ioc != IOC_UNMAP &&
+		     rndn(&z->frng, 100) < z->fail_pct;
+	unsigned int nth = armed ? 1 + (unsigned int)rndn(&z->frng, 24) : 0;
 	int ret, e;
 
+	if (armed)
+		vt_failnth_arm(&z->nth, nth);
 	errno = 0;
 	ret = ioctl(z->cfd, req, arg);
 	e = ret < 0 ? errno : 0;
@@ -481,6 +515,20 @@ static int call(struct fz *z, int ioc, unsigned long req, void *arg, int want, i
 	r->err = e;
 	z->calls[ioc]++;
 	z->hist[ioc][e < NSEEN ? e : NSEEN - 1]++;
+	if (armed) {
+		z->fi_armed++;
+		if (vt_failnth_disarm(&z->nth)) {
+			z->fi_injected++;
+			snprintf(r->what + strlen(r->what), sizeof(r->what) - strlen(r->what),
+				 " [allocation %u failed]", nth);
+			if (e == ENOMEM) {
+				/* failed cleanly, the model stays: audits check it */
+				z->fi_enomem++;
+				z->call++;
+				return e;
+			}
+		}
+	}
 	if (ret > 0)
 		ZFAIL("call %" PRIu64 ": %s %s returned %d", z->call, ioc_name[ioc], r->what, ret);
 	if (e != want && e != alt)
@@ -1539,6 +1587,18 @@ static void fuzz_body(void)
 	fx_open(&z->fx, 0);
 	z->cfd = fx_cfd(&z->fx);
 	z->pg = fx_pgsize(&z->fx);
+	z->frng = seed ^ 0x5deece66dull;	/* a stream of its own */
+	z->fail_pct = fail_pct();
+	if (z->fail_pct) {
+		char why[160];
+
+		z->inject = !vt_failnth_open(&z->nth, why, sizeof(why));
+		if (!z->inject)
+			vt_info("no allocation failure injection: %s", why);
+		else
+			vt_info("an allocation fails in %u%% of the calls (VFD_FUZZ_FAIL_PCT)",
+				z->fail_pct);
+	}
 	ASSERT_EQ(z->pg, 4096);
 	ASSERT_TRUE(z->fx.info.dma_avail_reported);
 	ASSERT_EQ(z->fx.info.dma_avail, ENTRY_LIMIT);
@@ -1636,11 +1696,14 @@ static void fuzz_body(void)
 		" revoked_mapping_write_checks=%" PRIu64
 		" entry_limit=%u"
 		" mappings_mean=%" PRIu64 " mappings_max=%" PRIu64 " stale_dirty_bits=%" PRIu64
-		" wrap_to_zero_calls=%" PRIu64 " top_map_dma_skipped=%" PRIu64, seed, z->call,
+		" wrap_to_zero_calls=%" PRIu64 " top_map_dma_skipped=%" PRIu64
+		" fail_pct=%u fail_armed=%" PRIu64 " fail_injected=%" PRIu64
+		" fail_enomem=%" PRIu64, seed, z->call,
 		now_ms() - t0, z->maps_ok, z->unmapped_bytes, z->revokes, z->fd_replaced,
 		z->dirty_checks, z->audits, z->canary_checks, z->canary_survived, z->canary_remaps,
 		z->canary_spared, z->live_checks, z->revoked_checks, z->limit,
-		z->sum_n / (z->call ? z->call : 1), z->max_n, z->stale_bits, wrap_hits, z->top_skipped);
+		z->sum_n / (z->call ? z->call : 1), z->max_n, z->stale_bits, wrap_hits, z->top_skipped,
+		z->inject ? z->fail_pct : 0, z->fi_armed, z->fi_injected, z->fi_enomem);
 	for (int i = 0; i < NIOC; i++) {
 		char line[1024];
 		int o = snprintf(line, sizeof(line), "ioctl=%s calls=%" PRIu64 " ok=%" PRIu64,

@@ -801,7 +801,10 @@ TEST_TIMEOUT(kill9_live_mappings, tmo(120))
 	ASSERT_EQ(st1.buffers_released, expect_released);
 	expect_balanced(&start, &st1);
 	/* leaking the buffers would cost 4.3 MiB a round */
-	ASSERT_GT(free1, free0 - 4096);
+	if (!fx_free_memory_comparable())
+		vt_info("KASAN kernel: free memory not compared (quarantine); kmemleak checks leaks");
+	else
+		ASSERT_GT(free1, free0 - 4096);
 }
 
 /* ------------------------------------------------------------------ */
