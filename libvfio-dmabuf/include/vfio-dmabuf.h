@@ -590,7 +590,10 @@ enum vfd_dmabuf_source {
 /**
  * Create a dma-buf of @size bytes (rounded up to the page size) from a
  * sealed memfd (F_SEAL_SHRINK) through /dev/udmabuf.  -ENODEV if
- * /dev/udmabuf is missing (CONFIG_UDMABUF).
+ * /dev/udmabuf is missing (CONFIG_UDMABUF).  The buffer comes back synced
+ * once read-write: udmabuf keeps the direction of the first
+ * DMA_BUF_IOCTL_SYNC for good, and only a read-write one leaves every
+ * later vfd_dmabuf_sync_begin()/end() direction valid.
  */
 int vfd_dmabuf_create_udmabuf(size_t size, struct vfd_dmabuf **out,
 			      struct vfd_error *err);

@@ -103,6 +103,23 @@ int vfd_dmabuf_create_udmabuf(size_t size, struct vfd_dmabuf **out,
 		goto fail;
 	}
 	close(dev);
+	/*
+	 * udmabuf DMA-maps its pages for CPU syncs at the first
+	 * DMA_BUF_IOCTL_SYNC, in that sync's direction, and keeps the
+	 * mapping; a later sync in another direction is then a DMA API
+	 * violation in udmabuf (DMA_API_DEBUG: "device driver syncs DMA
+	 * memory with different direction").  A first read-write sync makes
+	 * that mapping bidirectional, valid for every direction after it.
+	 */
+	ret = vfd_dmabuf_sync_begin(b, VFD_SYNC_RW);
+	if (!ret)
+		ret = vfd_dmabuf_sync_end(b, VFD_SYNC_RW);
+	if (ret) {
+		vfd__err(err, ret, "first DMA_BUF_IOCTL_SYNC of the udmabuf: %s",
+			 vfd_dmabuf_errmsg(b));
+		vfd_dmabuf_free(b);
+		return ret;
+	}
 	*out = b;
 	return 0;
 fail:
