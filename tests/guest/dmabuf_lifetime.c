@@ -80,37 +80,6 @@ TEST(container_close_releases)
 	ASSERT_EQ(st1.unpins - st0.unpins, st1.pins - st0.pins);
 }
 
-/*
- * Free memory in KiB: MemFree plus the pages parked on the per-CPU free
- * lists (/proc/zoneinfo "count:"), which MemFree leaves out.  Since 5.14
- * those lists also hold 2 MiB blocks, so MemFree alone swings by
- * megabytes when large buffers are freed.
- */
-static long free_kb(void)
-{
-	char line[256];
-	long v = -1, pcp = 0;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	if (!f)
-		FAIL("/proc/meminfo: %s", strerror(errno));
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "MemFree:", 8))
-			v = atol(line + 8);
-	fclose(f);
-	f = fopen("/proc/zoneinfo", "r");
-	if (!f)
-		FAIL("/proc/zoneinfo: %s", strerror(errno));
-	while (fgets(line, sizeof(line), f)) {
-		char *c = strstr(line, "count:");
-
-		if (c)
-			pcp += atol(c + 6);
-	}
-	fclose(f);
-	return v + pcp * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
 TEST_TIMEOUT(kill9_with_live_mappings, 300)
 {
 	struct vfio_dmabuf_test_stats start, st0, st1;
@@ -159,13 +128,13 @@ TEST_TIMEOUT(kill9_with_live_mappings, 300)
 		tx_wait_released(start.buffers_released + round + 1);
 		if (!round) {	/* the first round warms up caches */
 			tx_stats(&st0);
-			free0 = free_kb();
+			free0 = fx_free_kb();
 		}
 	}
 	tx_stats(&st1);
 	ASSERT_EQ(st1.buffers_live, st0.buffers_live);
 	ASSERT_EQ(st1.pages_allocated, st0.pages_allocated);
-	free1 = free_kb();
+	free1 = fx_free_kb();
 	vt_info("10 x kill -9 with a 2 MiB live mapping: free memory %ld -> %ld KiB", free0, free1);
 	/* leaking the buffers would cost 20 MiB */
 	if (!fx_free_memory_comparable())
@@ -186,19 +155,18 @@ TEST_TIMEOUT(kill9_with_live_mappings, 300)
  * exporter behaviour that vary with @i; returns the buffer size. */
 static size_t map_unmap_cycle(struct fx *fx, int i)
 {
-	struct vfio_dmabuf_test_create cr = {
-		.argsz = sizeof(cr), .size = (size_t)(1 + i % 4) << 18,
-		.kind = (uint32_t)i % 3,
-		.mode = i % 2 ? VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN : VFIO_DMABUF_TEST_MODE_STATIC,
-	};
-	int ctl = open(VFIO_DMABUF_TEST_DEVICE, O_RDWR);
+	size_t size = (size_t)(1 + i % 4) << 18;
+	int fd, e;
 
-	ASSERT_OK(ioctl(ctl, VFIO_DMABUF_TEST_CREATE, &cr));
-	close(ctl);
-	ASSERT_OK(fx_map_dmabuf_raw(fx_cfd(fx), cr.fd, 0, IOVA, cr.size, RW));
-	close(cr.fd);
-	ASSERT_OK(fx_unmap_raw(fx_cfd(fx), IOVA, cr.size, 0, NULL));
-	return cr.size;
+	e = tx_create_fd(size, (unsigned int)i % 3,
+			 i % 2 ? VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN : VFIO_DMABUF_TEST_MODE_STATIC,
+			 0, 0, &fd);
+	if (e)
+		FAIL("VFIO_DMABUF_TEST_CREATE of %zu bytes: %s", size, strerror(e));
+	ASSERT_OK(fx_map_dmabuf_raw(fx_cfd(fx), fd, 0, IOVA, size, RW));
+	close(fd);
+	ASSERT_OK(fx_unmap_raw(fx_cfd(fx), IOVA, size, 0, NULL));
+	return size;
 }
 
 /*
@@ -219,12 +187,12 @@ TEST_TIMEOUT(map_unmap_cycles_free_memory, 300)
 	for (i = 0; i < 16; i++)
 		map_unmap_cycle(&fx, i);
 	tx_stats(&st0);
-	free0 = free_kb();
+	free0 = fx_free_kb();
 	for (i = 0; i < 256; i++)
 		bytes += map_unmap_cycle(&fx, i);
 	tx_wait_released(st0.buffers_released + 256);
 	tx_stats(&st1);
-	free1 = free_kb();
+	free1 = fx_free_kb();
 	vt_info("256 map/unmap cycles of %zu MiB in all: free memory %ld -> %ld KiB, exporter pages %llu -> %llu",
 		bytes >> 20, free0, free1, (unsigned long long)st0.pages_allocated,
 		(unsigned long long)st1.pages_allocated);

@@ -12,7 +12,6 @@
 
 struct tx_buf {
 	int fd;
-	uint64_t id;
 	size_t size;
 	uint8_t *cpu;	/* the dma-buf's own mmap, or NULL */
 };
@@ -25,6 +24,27 @@ struct tx_buf *tx_create(size_t size, unsigned int kind, unsigned int mode,
 /* Same, but *@err = the ioctl's errno and NULL instead of failing. */
 struct tx_buf *tx_try_create(size_t size, unsigned int kind, unsigned int mode,
 			     unsigned int flags, int attach_errno, int *err);
+/*
+ * fd-level calls for tests that manage the lifetime of their buffers
+ * themselves (torture, fuzz): nothing is deferred to the end of the test.
+ * tx_create_fd() returns 0 and *@fd, or the ioctl's errno.
+ */
+int tx_create_fd(uint64_t size, unsigned int kind, unsigned int mode, unsigned int flags,
+		 int attach_errno, int *fd);
+/*
+ * Same, but a contiguous layout that gets ENOMEM is retried once after
+ * compacting memory and then made of scattered pages instead: for tests
+ * that torture the importer, not the exporter's luck with high-order
+ * pages.  tx_layout_fallbacks() counts the scattered substitutes made by
+ * this process.
+ */
+int tx_create_fd_any_layout(uint64_t size, unsigned int kind, unsigned int mode,
+			    unsigned int flags, int attach_errno, int *fd);
+unsigned int tx_layout_fallbacks(void);
+/* 0 or the errno of VFIO_DMABUF_TEST_REVOKE. */
+int tx_revoke_fd(int fd, unsigned int flags);
+void tx_info_fd(int fd, struct vfio_dmabuf_test_info *info);
+
 /* Close the fd and the CPU mapping now (instead of at test end). */
 void tx_close(struct tx_buf *b);
 void tx_stats(struct vfio_dmabuf_test_stats *st);

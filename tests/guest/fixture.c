@@ -130,6 +130,49 @@ bool fx_free_memory_comparable(void)
 	return !d || !*d;
 }
 
+long fx_meminfo_kb(const char *key)
+{
+	char line[256];
+	size_t kl = strlen(key);
+	long v = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		FAIL("/proc/meminfo: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, kl) && line[kl] == ':')
+			v = atol(line + kl + 1);
+	fclose(f);
+	return v;
+}
+
+long fx_free_kb(void)
+{
+	char line[256];
+	long pcp = 0;
+	FILE *f;
+	int fd;
+
+	sync();
+	fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, "3", 1) != 1)
+			vt_info("drop_caches: %s", strerror(errno));
+		close(fd);
+	}
+	f = fopen("/proc/zoneinfo", "r");
+	if (!f)
+		FAIL("/proc/zoneinfo: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		char *c = strstr(line, "count:");
+
+		if (c)
+			pcp += atol(c + 6);
+	}
+	fclose(f);
+	return fx_meminfo_kb("MemFree") + pcp * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
 void *fx_alloc(size_t size)
 {
 	struct fx_mem *m = malloc(sizeof(*m));

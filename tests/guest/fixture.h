@@ -47,6 +47,15 @@ uint64_t fx_iova_at_or_above(const struct fx *fx, uint64_t min, uint64_t size);
  * keeps freed memory away for a while; kmemleak watches for leaks there.
  */
 bool fx_free_memory_comparable(void);
+/* A /proc/meminfo field in KiB, or -1. */
+long fx_meminfo_kb(const char *key);
+/*
+ * Free memory in KiB, for leak checks: MemFree plus the pages parked on
+ * the per-CPU free lists (/proc/zoneinfo "count:"), which MemFree leaves
+ * out and which since 5.14 also hold 2 MiB blocks, measured after dropping
+ * the reclaimable caches so that the figure is about leaks, not caches.
+ */
+long fx_free_kb(void);
 
 /* Anonymous, populated, page-aligned memory; unmapped at test end. */
 void *fx_alloc(size_t size);

@@ -1188,46 +1188,17 @@ static void do_dirty(struct fz *z)
 /* Exporter side: revocation and fresh buffers                         */
 /* ------------------------------------------------------------------ */
 
-static int tx_ctl_fd = -1;
-
-static int ctl(void)
-{
-	if (tx_ctl_fd < 0) {
-		tx_ctl_fd = open(VFIO_DMABUF_TEST_DEVICE, O_RDWR | O_CLOEXEC);
-		if (tx_ctl_fd < 0)
-			FAIL("open %s: %s", VFIO_DMABUF_TEST_DEVICE, strerror(errno));
-	}
-	return tx_ctl_fd;
-}
-
+/* A pool buffer; a contiguous one that memory is too fragmented for is made
+ * of scattered pages (counted in layout_fallbacks). */
 static int tx_new(unsigned int kind, unsigned int mode, unsigned int flags, int attach_errno,
 		  uint64_t size)
 {
-	struct vfio_dmabuf_test_create c = {
-		.argsz = sizeof(c), .flags = flags, .size = size, .kind = kind,
-		.mode = mode, .attach_errno = attach_errno,
-	};
+	int fd, e = tx_create_fd_any_layout(size, kind, mode, flags, attach_errno, &fd);
 
-	if (ioctl(ctl(), VFIO_DMABUF_TEST_CREATE, &c) < 0)
+	if (e)
 		FAIL("VFIO_DMABUF_TEST_CREATE kind %u mode %u size %" PRIu64 ": %s", kind, mode,
-		     size, strerror(errno));
-	return c.fd;
-}
-
-static int tx_revoke_fd(int fd, unsigned int flags)
-{
-	struct vfio_dmabuf_test_revoke r = { .argsz = sizeof(r), .flags = flags, .fd = fd };
-
-	return ioctl(ctl(), VFIO_DMABUF_TEST_REVOKE, &r) < 0 ? errno : 0;
-}
-
-static void tx_info_fd(int fd, struct vfio_dmabuf_test_info *i)
-{
-	memset(i, 0, sizeof(*i));
-	i->argsz = sizeof(*i);
-	i->fd = fd;
-	if (ioctl(ctl(), VFIO_DMABUF_TEST_INFO, i) < 0)
-		FAIL("VFIO_DMABUF_TEST_INFO: %s", strerror(errno));
+		     size, strerror(e));
+	return fd;
 }
 
 static struct fdent *add_fd(struct fz *z, const char *name, enum fd_kind kind, int fd)
@@ -1698,12 +1669,13 @@ static void fuzz_body(void)
 		" mappings_mean=%" PRIu64 " mappings_max=%" PRIu64 " stale_dirty_bits=%" PRIu64
 		" wrap_to_zero_calls=%" PRIu64 " top_map_dma_skipped=%" PRIu64
 		" fail_pct=%u fail_armed=%" PRIu64 " fail_injected=%" PRIu64
-		" fail_enomem=%" PRIu64, seed, z->call,
+		" fail_enomem=%" PRIu64 " layout_fallbacks=%u", seed, z->call,
 		now_ms() - t0, z->maps_ok, z->unmapped_bytes, z->revokes, z->fd_replaced,
 		z->dirty_checks, z->audits, z->canary_checks, z->canary_survived, z->canary_remaps,
 		z->canary_spared, z->live_checks, z->revoked_checks, z->limit,
 		z->sum_n / (z->call ? z->call : 1), z->max_n, z->stale_bits, wrap_hits, z->top_skipped,
-		z->inject ? z->fail_pct : 0, z->fi_armed, z->fi_injected, z->fi_enomem);
+		z->inject ? z->fail_pct : 0, z->fi_armed, z->fi_injected, z->fi_enomem,
+		tx_layout_fallbacks());
 	for (int i = 0; i < NIOC; i++) {
 		char line[1024];
 		int o = snprintf(line, sizeof(line), "ioctl=%s calls=%" PRIu64 " ok=%" PRIu64,
@@ -1745,19 +1717,6 @@ static void fuzz_body(void)
  * with end == 0 unpins nothing: the pages stay pinned for good.  That part
  * is upstream type1's, not this project's; it runs with VFD_KNOWN_BUGS=1.
  */
-static long memfree_kb(void)
-{
-	char line[256];
-	long v = -1;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "MemFree:", 8))
-			v = atol(line + 8);
-	if (f)
-		fclose(f);
-	return v;
-}
 
 TEST(top_of_iova_space)
 {
@@ -1796,7 +1755,7 @@ TEST(top_of_iova_space)
 	vfd_container_close(fx.c);
 	fx.edu = NULL;
 	fx.c = NULL;
-	free0 = memfree_kb();
+	free0 = fx_free_kb();
 	pid = fork();
 	ASSERT_GE(pid, 0);
 	if (!pid) {
@@ -1824,8 +1783,8 @@ TEST(top_of_iova_space)
 	}
 	ASSERT_EQ(waitpid(pid, &st, 0), pid);
 	usleep(300000);
-	free1 = memfree_kb();
-	vt_info("FIGURE fuzz/top_of_iova_space map_dma_bytes=%" PRIu64 " memfree_lost_kb=%ld"
+	free1 = fx_free_kb();
+	vt_info("FIGURE fuzz/top_of_iova_space map_dma_bytes=%" PRIu64 " free_lost_kb=%ld"
 		" child_status=%d", leak, free0 - free1, WEXITSTATUS(st));
 	if (WEXITSTATUS(st) == 3)
 		FAIL("the child could not map 64 MiB ending at 2^64 with MAP_DMA");

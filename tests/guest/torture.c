@@ -125,22 +125,6 @@ static uint64_t granule(const struct fx *fx)
 	return p > c ? p : c;
 }
 
-static long meminfo_kb(const char *key)
-{
-	char line[256];
-	size_t kl = strlen(key);
-	long v = -1;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	if (!f)
-		FAIL("/proc/meminfo: %s", strerror(errno));
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, kl) && line[kl] == ':')
-			v = atol(line + kl + 1);
-	fclose(f);
-	return v;
-}
-
 static void write_file(const char *path, const char *s)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -150,32 +134,6 @@ static void write_file(const char *path, const char *s)
 			vt_info("write %s: %s", path, strerror(errno));
 		close(fd);
 	}
-}
-
-/*
- * Free memory in KiB: MemFree plus the pages on the per-CPU free lists
- * (/proc/zoneinfo "count:"), which MemFree leaves out, after dropping
- * the reclaimable caches so that the figure is about leaks, not caches.
- */
-static long free_kb(void)
-{
-	char line[256];
-	long pcp = 0;
-	FILE *f;
-
-	sync();
-	write_file("/proc/sys/vm/drop_caches", "3");
-	f = fopen("/proc/zoneinfo", "r");
-	if (!f)
-		FAIL("/proc/zoneinfo: %s", strerror(errno));
-	while (fgets(line, sizeof(line), f)) {
-		char *c = strstr(line, "count:");
-
-		if (c)
-			pcp += atol(c + 6);
-	}
-	fclose(f);
-	return meminfo_kb("MemFree") + pcp * (long)(cpu_page() / 1024);
 }
 
 static int get_state(int cfd, uint64_t iova, struct vfio_iommu_type1_dmabuf_state *s)
@@ -230,101 +188,12 @@ static int map_mem_raw(int cfd, void *vaddr, uint64_t iova, uint64_t size, uint3
 	return ioctl(cfd, VFIO_IOMMU_MAP_DMA, &m);
 }
 
-/* ---- the test exporter, without tx_create()'s per-buffer cleanup ---- */
-
-static int tx_ctl_fd = -1;
-
-static int ctl(void)
-{
-	if (tx_ctl_fd < 0) {
-		tx_ctl_fd = open(VFIO_DMABUF_TEST_DEVICE, O_RDWR | O_CLOEXEC);
-		if (tx_ctl_fd < 0)
-			FAIL("open %s: %s", VFIO_DMABUF_TEST_DEVICE, strerror(errno));
-	}
-	return tx_ctl_fd;
-}
-
-/* Returns 0 and *fd, or the errno. */
-/* Test buffers made of scattered pages because contiguous memory ran out. */
-static unsigned int contig_fallbacks;
-
-static int ex_create_once(uint64_t size, unsigned int kind, unsigned int mode,
-			  unsigned int flags, int *fd)
-{
-	struct vfio_dmabuf_test_create c = {
-		.argsz = sizeof(c), .flags = flags, .size = size,
-		.kind = kind, .mode = mode,
-	};
-
-	if (ioctl(ctl(), VFIO_DMABUF_TEST_CREATE, &c) < 0)
-		return errno;
-	*fd = c.fd;
-	return 0;
-}
-
-/*
- * The contiguous layouts need high-order pages, and hours of a debug
- * kernel (KASAN's quarantine and stack depot, kmemleak's objects, all
- * unmovable) can leave none: the arm64 debug guest failed 13% of its
- * contiguous buffers at scale 10 with 1.3 GiB free.  Compact and retry
- * once; failing that, make the buffer of scattered pages (counted in
- * contig_fallbacks): what is tortured here is the importer, not the
- * exporter's luck with the page allocator.
- */
-static int ex_create(uint64_t size, unsigned int kind, unsigned int mode,
-		     unsigned int flags, int *fd)
-{
-	int e = ex_create_once(size, kind, mode, flags, fd), cfd;
-
-	if (e != ENOMEM || kind == VFIO_DMABUF_TEST_KIND_SCATTER)
-		return e;
-	cfd = open("/proc/sys/vm/compact_memory", O_WRONLY | O_CLOEXEC);
-	if (cfd >= 0) {
-		if (write(cfd, "1", 1) != 1)
-			vt_info("compact_memory: %s", strerror(errno));
-		close(cfd);
-		e = ex_create_once(size, kind, mode, flags, fd);
-	}
-	if (e == ENOMEM) {
-		e = ex_create_once(size, VFIO_DMABUF_TEST_KIND_SCATTER, mode, flags, fd);
-		if (!e)
-			contig_fallbacks++;
-	}
-	return e;
-}
-
-static int ex_revoke(int fd, unsigned int flags)
-{
-	struct vfio_dmabuf_test_revoke r = {
-		.argsz = sizeof(r), .flags = flags, .fd = fd,
-	};
-
-	return ioctl(ctl(), VFIO_DMABUF_TEST_REVOKE, &r) < 0 ? errno : 0;
-}
-
-static void ex_info(int fd, struct vfio_dmabuf_test_info *i)
-{
-	memset(i, 0, sizeof(*i));
-	i->argsz = sizeof(*i);
-	i->fd = fd;
-	if (ioctl(ctl(), VFIO_DMABUF_TEST_INFO, i) < 0)
-		FAIL("VFIO_DMABUF_TEST_INFO fd %d: %s", fd, strerror(errno));
-}
-
-static void ex_stats(struct vfio_dmabuf_test_stats *st)
-{
-	memset(st, 0, sizeof(*st));
-	st->argsz = sizeof(*st);
-	if (ioctl(ctl(), VFIO_DMABUF_TEST_STATS, st) < 0)
-		FAIL("VFIO_DMABUF_TEST_STATS: %s", strerror(errno));
-}
-
 /* The importer holds nothing of the buffer any more. */
 static void expect_detached(int fd, const char *what)
 {
 	struct vfio_dmabuf_test_info i;
 
-	ex_info(fd, &i);
+	tx_info_fd(fd, &i);
 	if (i.attachments || i.pinned || i.mapped)
 		FAIL("%s: exporter still sees %u attachment(s), %u pin(s), %u mapping(s)",
 		     what, i.attachments, i.pinned, i.mapped);
@@ -371,7 +240,7 @@ static int buf_new(struct buf *b, enum src_type src, unsigned int kind,
 	b->size = size;
 	b->fd = -1;
 	if (src == SRC_TX) {
-		r = ex_create(size, kind, mode, 0, &b->fd);
+		r = tx_create_fd_any_layout(size, kind, mode, 0, 0, &b->fd);
 		if (r)
 			return r;
 		if (cpu) {
@@ -623,16 +492,16 @@ TEST_TIMEOUT(map_unmap_cycles, tmo(150))
 		cycle_one(c, i, false);
 	cycles_retire_all(c);
 	vt_defer(cycles_retire_all, c);
-	ex_stats(&st0);
-	free0 = free_kb();
+	tx_stats(&st0);
+	free0 = fx_free_kb();
 	t0 = now_ms();
 	for (i = 0; i < n; i++)
 		cycle_one(c, i, true);
 	cycles_retire_all(c);
 	t1 = now_ms();
 	tx_wait_released(st0.buffers_released + c->tx_buffers);
-	ex_stats(&st1);
-	free1 = free_kb();
+	tx_stats(&st1);
+	free1 = fx_free_kb();
 	FIGURE("map_unmap_cycles", "cycles=%" PRIu64 " bytes=%" PRIu64 " tx=%" PRIu64
 	       " udmabuf=%" PRIu64 " heap=%" PRIu64 " partial=%" PRIu64
 	       " early_close=%" PRIu64 " dma_verified=%" PRIu64 " create_enomem=%" PRIu64
@@ -640,7 +509,7 @@ TEST_TIMEOUT(map_unmap_cycles, tmo(150))
 	       " released=%llu free_kb_before=%ld free_kb_after=%ld ms=%" PRIu64,
 	       c->cycles, c->bytes, c->per_src[SRC_TX], c->per_src[SRC_UDMABUF],
 	       c->per_src[SRC_HEAP], c->partial, c->early_close, c->verified,
-	       c->create_failed, contig_fallbacks,
+	       c->create_failed, tx_layout_fallbacks(),
 	       (unsigned long long)(st1.buffers_released - st0.buffers_released),
 	       free0, free1, t1 - t0);
 	ASSERT_EQ(st1.buffers_created - st0.buffers_created, c->tx_buffers);
@@ -675,7 +544,7 @@ static void *revoke_thread(void *arg)
 	struct revoke_race *rr = arg;
 
 	pthread_barrier_wait(&rr->go);
-	rr->result = ex_revoke(rr->fd, rr->flags);
+	rr->result = tx_revoke_fd(rr->fd, rr->flags);
 	return NULL;
 }
 
@@ -706,7 +575,7 @@ static __attribute__((noreturn)) void kill_child(int wfd, int shared_fd, unsigne
 		goto out;
 	iova += 16 * MiB;
 	for (i = 0; i < KILL_TX_PER_CHILD; i++, iova += 16 * MiB) {
-		if (ex_create(k[i][2] * 4096ull, k[i][0], k[i][1], 0, &fd) ||
+		if (tx_create_fd_any_layout(k[i][2] * 4096ull, k[i][0], k[i][1], 0, 0, &fd) ||
 		    fx_map_dmabuf_raw(vfd_container_fd(c), fd, 0, iova, k[i][2] * 4096ull, RW) < 0)
 			goto out;
 		if (i & 1)
@@ -744,7 +613,7 @@ TEST_TIMEOUT(kill9_live_mappings, tmo(120))
 	uint64_t expect_released, max_reopen_ms = 0, t0 = now_ms();
 	long free0 = 0, free1;
 
-	ex_stats(&start);
+	tx_stats(&start);
 	expect_released = start.buffers_released;
 	for (round = 0; round < rounds; round++) {
 		struct revoke_race rr = { .flags = 0 };
@@ -758,8 +627,8 @@ TEST_TIMEOUT(kill9_live_mappings, tmo(120))
 		int p[2], shared = -1;
 		pid_t pid;
 
-		ASSERT_EQ(ex_create(16 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER,
-				    VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0, &shared), 0);
+		ASSERT_EQ(tx_create_fd_any_layout(16 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER,
+				    VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0, 0, &shared), 0);
 		ASSERT_OK(pipe(p));
 		pid = fork();
 		ASSERT_GE(pid, 0);
@@ -822,12 +691,12 @@ TEST_TIMEOUT(kill9_live_mappings, tmo(120))
 		expect_released += 1 + KILL_TX_PER_CHILD;
 		tx_wait_released(expect_released);
 		if (!round) {	/* the first round warms up caches */
-			ex_stats(&st0);
-			free0 = free_kb();
+			tx_stats(&st0);
+			free0 = fx_free_kb();
 		}
 	}
-	ex_stats(&st1);
-	free1 = free_kb();
+	tx_stats(&st1);
+	free1 = fx_free_kb();
 	FIGURE("kill9_live_mappings", "rounds=%u buffers_released=%llu revoke_races=%u"
 	       " dma_in_flight=%u group_reuse_max_ms=%" PRIu64 " dma_verified=%u"
 	       " free_kb_before=%ld free_kb_after=%ld ms=%" PRIu64, rounds,
@@ -1413,20 +1282,20 @@ TEST_TIMEOUT(revoke_dma_in_flight, tmo(60))
 		switch (v) {
 		case 0:	/* revoke under a device write */
 		case 3:	/* ... then unmap under it */
-			ASSERT_EQ(ex_revoke(b.fd, 0), 0);
+			ASSERT_EQ(tx_revoke_fd(b.fd, 0), 0);
 			revoked = true;
 			break;
 		case 1:	/* a move (notify only) under a device write */
-			ASSERT_EQ(ex_revoke(b.fd, VFIO_DMABUF_TEST_REVOKE_NOTIFY_ONLY), 0);
+			ASSERT_EQ(tx_revoke_fd(b.fd, VFIO_DMABUF_TEST_REVOKE_NOTIFY_ONLY), 0);
 			break;
 		case 2:	/* revoke under a device read */
-			ASSERT_EQ(ex_revoke(b.fd, 0), 0);
+			ASSERT_EQ(tx_revoke_fd(b.fd, 0), 0);
 			revoked = true;
 			break;
 		case 4:	/* unmap under a device write, then revoke */
 			unmap_exact(cfd, RIOVA, size);
 			mapped = false;
-			ASSERT_EQ(ex_revoke(b.fd, 0), 0);
+			ASSERT_EQ(tx_revoke_fd(b.fd, 0), 0);
 			revoked = true;
 			break;
 		}
@@ -1447,7 +1316,7 @@ TEST_TIMEOUT(revoke_dma_in_flight, tmo(60))
 		if (mapped)
 			expect_state(cfd, RIOVA, VFIO_DMABUF_STATE_REVOKED, size);
 		if (revoked)
-			ASSERT_EQ(ex_revoke(b.fd, VFIO_DMABUF_TEST_REVOKE_RESTORE), 0);
+			ASSERT_EQ(tx_revoke_fd(b.fd, VFIO_DMABUF_TEST_REVOKE_RESTORE), 0);
 		if (v != 2) {
 			/* the write either landed before the range went away, or not
 			 * at all; it cannot have landed if the revoke (or unmap) was
@@ -1493,7 +1362,7 @@ static void *duel_revoker(void *arg)
 	for (unsigned int i = 0; i < d->rounds; i++) {
 		pthread_barrier_wait(&d->go);
 		spin_us((unsigned int)rndn(&d->rng, 300));
-		d->res[i] = ex_revoke(d->fd, d->alternate && (i & 1) ?
+		d->res[i] = tx_revoke_fd(d->fd, d->alternate && (i & 1) ?
 				      VFIO_DMABUF_TEST_REVOKE_NOTIFY_ONLY : 0);
 		pthread_barrier_wait(&d->done);
 	}
@@ -1527,7 +1396,7 @@ TEST_TIMEOUT(revoke_vs_unmap, tmo(60))
 	ASSERT_EQ(buf_new(&b, SRC_TX, VFIO_DMABUF_TEST_KIND_SCATTER,
 			  VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 16 * 4096, false), 0);
 	vt_defer(buf_cleanup, &b);
-	ex_stats(&st0);
+	tx_stats(&st0);
 	duel_start(&d, rounds, b.fd, "revoke_vs_unmap/thread");
 	ASSERT_EQ(pthread_create(&th, NULL, duel_revoker, &d), 0);
 	for (i = 0; i < rounds; i++) {
@@ -1543,10 +1412,10 @@ TEST_TIMEOUT(revoke_vs_unmap, tmo(60))
 			FAIL("round %u: revoke racing with unmap: %s", i, strerror(d.res[i]));
 		expect_no_mapping(cfd, RIOVA);
 		expect_detached(b.fd, "after unmap raced with revoke");
-		ASSERT_EQ(ex_revoke(b.fd, VFIO_DMABUF_TEST_REVOKE_RESTORE), 0);
+		ASSERT_EQ(tx_revoke_fd(b.fd, VFIO_DMABUF_TEST_REVOKE_RESTORE), 0);
 	}
 	pthread_join(th, NULL);
-	ex_stats(&st1);
+	tx_stats(&st1);
 	expect_balanced(&st0, &st1);
 	notify = (unsigned int)(st1.move_notifies - st0.move_notifies);
 	FIGURE("revoke_vs_unmap", "rounds=%u revokes=%u ms=%" PRIu64, rounds, notify,
@@ -1570,7 +1439,7 @@ TEST_TIMEOUT(revoke_vs_map, tmo(60))
 	ASSERT_EQ(buf_new(&b, SRC_TX, VFIO_DMABUF_TEST_KIND_CHUNKED,
 			  VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 2 * MiB, false), 0);
 	vt_defer(buf_cleanup, &b);
-	ex_stats(&st0);
+	tx_stats(&st0);
 	duel_start(&d, rounds, b.fd, "revoke_vs_map/thread");
 	ASSERT_EQ(pthread_create(&th, NULL, duel_revoker, &d), 0);
 	for (i = 0; i < rounds; i++) {
@@ -1595,10 +1464,10 @@ TEST_TIMEOUT(revoke_vs_map, tmo(60))
 			refused++;
 		}
 		expect_detached(b.fd, "after map raced with revoke");
-		ASSERT_EQ(ex_revoke(b.fd, VFIO_DMABUF_TEST_REVOKE_RESTORE), 0);
+		ASSERT_EQ(tx_revoke_fd(b.fd, VFIO_DMABUF_TEST_REVOKE_RESTORE), 0);
 	}
 	pthread_join(th, NULL);
-	ex_stats(&st1);
+	tx_stats(&st1);
 	expect_balanced(&st0, &st1);
 	FIGURE("revoke_vs_map", "rounds=%u mapped_then_revoked=%u refused_enodev=%u ms=%" PRIu64,
 	       rounds, won, refused, now_ms() - t0);
@@ -1639,13 +1508,14 @@ TEST_TIMEOUT(revoke_vs_container_close, tmo(60))
 	ASSERT_OK(vfd_sysfs_lookup(NULL, name, &sd, &err));
 	ASSERT_GE(sd.iommu_group, 0);
 	snprintf(gpath, sizeof(gpath), "/dev/vfio/%d", sd.iommu_group);
-	ex_stats(&st0);
+	tx_stats(&st0);
 	/* a second, long-lived container (edu #0) maps the same buffers: the
 	 * revocation reaches it too, the teardown of the other must not */
 	fx_open(&fx, 0);
 	lcfd = fx_cfd(&fx);
 	for (i = 0; i < 4; i++) {
-		ASSERT_EQ(ex_create(lay[i][2] * 4096ull, lay[i][0], lay[i][1], 0, &fds[i]), 0);
+		ASSERT_EQ(tx_create_fd_any_layout(lay[i][2] * 4096ull, lay[i][0], lay[i][1], 0, 0,
+						  &fds[i]), 0);
 		cpu[i] = mmap(NULL, lay[i][2] * 4096ull, PROT_READ | PROT_WRITE, MAP_SHARED, fds[i], 0);
 		ASSERT_TRUE(cpu[i] != MAP_FAILED);
 		ASSERT_OK(fx_map_dmabuf_raw(lcfd, fds[i], 0, RIOVA + i * 16 * MiB, lay[i][2] * 4096ull, RW));
@@ -1696,7 +1566,7 @@ TEST_TIMEOUT(revoke_vs_container_close, tmo(60))
 			FAIL("round %u: revoke racing with container teardown: %s", i,
 			     strerror(d.res[i]));
 		for (j = 0; j < 4; j++) {
-			ex_info(fds[j], &info);
+			tx_info_fd(fds[j], &info);
 			if (info.attachments != 1)
 				FAIL("round %u: buffer %u has %u attachments after the container went"
 				     " away, expected the long-lived container's only", i, j,
@@ -1707,7 +1577,7 @@ TEST_TIMEOUT(revoke_vs_container_close, tmo(60))
 		}
 		/* the long-lived container gets the victim back */
 		unmap_exact(lcfd, RIOVA + victim * 16 * MiB, lay[victim][2] * 4096ull);
-		ASSERT_EQ(ex_revoke(fds[victim], VFIO_DMABUF_TEST_REVOKE_RESTORE), 0);
+		ASSERT_EQ(tx_revoke_fd(fds[victim], VFIO_DMABUF_TEST_REVOKE_RESTORE), 0);
 		ASSERT_OK(fx_map_dmabuf_raw(lcfd, fds[victim], 0, RIOVA + victim * 16 * MiB,
 					    lay[victim][2] * 4096ull, RW));
 		if (i % 10 == 9) {
@@ -1724,7 +1594,7 @@ TEST_TIMEOUT(revoke_vs_container_close, tmo(60))
 		close(fds[i]);
 	}
 	tx_wait_released(st0.buffers_released + 4);
-	ex_stats(&st1);
+	tx_stats(&st1);
 	expect_balanced(&st0, &st1);
 	FIGURE("revoke_vs_container_close", "rounds=%u close_container_first=%u"
 	       " unset_container=%u close_group_first=%u second_container_dma_verified=%u"
@@ -1847,7 +1717,7 @@ static void entry_limit_body(void)
 	expect_state(cfd, probe, VFIO_DMABUF_STATE_MAPPED, pg);
 	/* the exporter revokes the buffer under all of them at once */
 	t0 = now_ms();
-	ASSERT_EQ(ex_revoke(b.fd, 0), 0);
+	ASSERT_EQ(tx_revoke_fd(b.fd, 0), 0);
 	t_revoke = now_ms() - t0;
 	for (i = 1; i < limit; i += limit / 7)
 		expect_state(cfd, base + (uint64_t)i * pg, VFIO_DMABUF_STATE_REVOKED, pg);
@@ -1865,7 +1735,7 @@ static void entry_limit_body(void)
 	ASSERT_OK(vfd_container_iommu_info(fx.c, &info));
 	ASSERT_EQ(info.dma_avail, limit);
 	expect_detached(b.fd, "after UNMAP_DMA(ALL) of the full container");
-	ASSERT_EQ(ex_revoke(b.fd, VFIO_DMABUF_TEST_REVOKE_RESTORE), 0);
+	ASSERT_EQ(tx_revoke_fd(b.fd, VFIO_DMABUF_TEST_REVOKE_RESTORE), 0);
 	FIGURE("dma_entry_limit_filled", "limit=%u map_ms=%" PRIu64 " map_us_each=%" PRIu64
 	       " revoke_all_ms=%" PRIu64 " unmap_all_ms=%" PRIu64, limit, t_map,
 	       t_map * 1000 / limit, t_revoke, t_unmap);
@@ -1894,12 +1764,12 @@ static void largest_body(void)
 	fx_open(&fx, 0);
 	cfd = fx_cfd(&fx);
 	/* what fits: leave the guest 160 MiB, in 2 MiB chunks */
-	avail = (uint64_t)meminfo_kb("MemAvailable") * 1024;
+	avail = (uint64_t)fx_meminfo_kb("MemAvailable") * 1024;
 	size = avail > target + 160 * MiB ? target : avail - 160 * MiB;
 	size &= ~(2 * MiB - 1);
 	if (size < 64 * MiB)
 		SKIP("only %" PRIu64 " MiB available", avail >> 20);
-	ex_stats(&st0);
+	tx_stats(&st0);
 	t0 = now_ms();
 	for (tries = 0; tries < 10 && size >= 64 * MiB; tries++) {
 		e = buf_new(&b, SRC_TX, VFIO_DMABUF_TEST_KIND_CHUNKED,
@@ -1931,7 +1801,7 @@ static void largest_body(void)
 	expect_detached(b.fd, "the large buffer after unmap");
 	buf_free(&b);
 	tx_wait_released(st0.buffers_released + 1);
-	ex_stats(&st1);
+	tx_stats(&st1);
 	expect_balanced(&st0, &st1);
 	FIGURE("largest_mapping", "bytes=%" PRIu64 " target_bytes=%" PRIu64 " reached=%d"
 	       " mem_available_kb=%" PRIu64 " create_ms=%" PRIu64 " map_ms=%" PRIu64
@@ -2075,7 +1945,7 @@ static void group_attach_body(void)
 			unmap_exact(cfd, A, v.size);
 		expect_detached(v.fd, "the revoked buffer after unmap");
 		if (!moved)
-			ASSERT_EQ(ex_revoke(v.fd, VFIO_DMABUF_TEST_REVOKE_RESTORE), 0);
+			ASSERT_EQ(tx_revoke_fd(v.fd, VFIO_DMABUF_TEST_REVOKE_RESTORE), 0);
 	}
 	pthread_join(th, NULL);
 	fx_verify_rw(fx.edu, b.fd, b.cpu, B, b.size, 0x77);
