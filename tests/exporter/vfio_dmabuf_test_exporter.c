@@ -137,7 +137,14 @@ static void texp_free_pages(struct page **pages, unsigned long npages)
 	}
 }
 
-#define TEXP_GFP	(GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN)
+/*
+ * __GFP_RETRY_MAYFAIL: a test buffer larger than what is left fails with
+ * ENOMEM instead of calling the OOM killer.  With plain GFP_KERNEL the
+ * order-0 allocations of a near-MemAvailable buffer (torture's
+ * largest_mapping on the arm64 debug kernel, where KASAN and kmemleak keep
+ * more memory than MemAvailable admits) OOM-killed the test runner.
+ */
+#define TEXP_GFP	(GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN | __GFP_RETRY_MAYFAIL)
 
 static bool texp_pfn_adjacent(struct page *a, struct page *b)
 {
