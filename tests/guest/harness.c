@@ -5,6 +5,8 @@
 #define _GNU_SOURCE
 #include "harness.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -140,6 +142,64 @@ static void vt_alarm(int sig)
 	(void)sig;
 }
 
+/*
+ * A test ran out of time: before it is killed, put on the console where
+ * its threads are in the kernel, which tasks are blocked (sysrq w) and what
+ * every CPU is doing (sysrq l), so that a hang in the code under test can
+ * be told from a slow test.  /proc/sysrq-trigger works whatever the
+ * kernel.sysrq mask says, and sysrq raises the console loglevel for its
+ * own output.
+ */
+static void vt_dump_hang(pid_t pid, const char *name)
+{
+	char path[64], line[256];
+	struct dirent *d;
+	DIR *dir;
+	int fd;
+
+	printf("# %s timed out: kernel stacks of its threads, then sysrq w and l\n", name);
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	dir = opendir(path);
+	while (dir && (d = readdir(dir))) {
+		FILE *f;
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/stack", (int)pid, d->d_name);
+		f = fopen(path, "r");
+		printf("# thread %s:\n", d->d_name);
+		while (f && fgets(line, sizeof(line), f))
+			printf("#   %s", line);
+		if (f)
+			fclose(f);
+	}
+	if (dir)
+		closedir(dir);
+	fflush(stdout);
+	fd = open("/proc/sysrq-trigger", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, "w", 1) != 1 || write(fd, "l", 1) != 1)
+			printf("# sysrq: %s\n", strerror(errno));
+		close(fd);
+	}
+}
+
+/*
+ * The runner makes itself the OOM killer's last choice (and its test
+ * children ordinary ones): a test that exhausts memory must fail alone, not
+ * take the runner, and so the rest of the program, with it.
+ */
+static void vt_oom_score_adj(const char *v)
+{
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (write(fd, v, strlen(v)) < 0)
+			printf("# oom_score_adj %s: %s\n", v, strerror(errno));
+		close(fd);
+	}
+}
+
 /* Is test @full of program @prog selected by @filter, a space-separated
  * list of fnmatch() patterns matched against "prog/test" or "prog"? */
 static bool vt_selected(const char *filter, const char *prog, const char *full)
@@ -174,6 +234,7 @@ int main(int argc, char **argv)
 
 	(void)argc;
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	vt_oom_score_adj("-1000");
 	for (i = 0; i < vt_ntests; i++) {
 		snprintf(full, sizeof(full), "%s/%s", prog, vt_tests[i].name);
 		sel[i] = vt_selected(filter, prog, full);
@@ -205,6 +266,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		if (!pid) {
+			vt_oom_score_adj("0");
 			close(p[0]);
 			vt_pipe = p[1];
 			vt_tests[i].fn();
@@ -214,10 +276,18 @@ int main(int argc, char **argv)
 		close(p[1]);
 		alarm(tmo);
 		if (waitpid(pid, &status, 0) < 0) {
+			vt_dump_hang(pid, vt_tests[i].name);
 			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
 			snprintf(why, sizeof(why), "timed out after %us", tmo);
 			status = -1;
+			/* a task stuck in the kernel does not die: say so, and
+			 * run nothing more against a kernel in that state */
+			alarm(30);
+			if (waitpid(pid, NULL, 0) < 0) {
+				printf("not ok %u %s # %s, and SIGKILL did not end it in 30 s:"
+				       " stuck in the kernel\n", num, vt_tests[i].name, why);
+				return 1;
+			}
 		}
 		alarm(0);
 		if (status != -1) {
