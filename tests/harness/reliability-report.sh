@@ -194,7 +194,7 @@ Counts are those of the first run, \`$first\`; the figures of every run follow.
 ### torture/map_unmap_cycles
 
 EOF
-table torture/map_unmap_cycles scale cycles bytes tx udmabuf heap partial early_close dma_verified released free_kb_before free_kb_after ms
+table torture/map_unmap_cycles scale cycles bytes tx udmabuf heap partial early_close dma_verified create_enomem contig_fallbacks released free_kb_before free_kb_after ms
 echo "### torture/kill9_live_mappings"
 echo
 table torture/kill9_live_mappings scale rounds buffers_released revoke_races dma_in_flight group_reuse_max_ms dma_verified free_kb_before free_kb_after ms
@@ -220,7 +220,7 @@ echo
 table torture/largest_mapping scale bytes target_bytes reached mem_available_kb create_ms map_ms unmap_ms
 echo "### fuzz/container_ioctls"
 echo
-table fuzz/container_ioctls seed calls ms maps_ok unmapped_bytes revokes fd_replaced dirty_bitmaps_checked audits canary_dma_checks canary_survived random_mapping_dma_checks revoked_mapping_write_checks entry_limit mappings_mean mappings_max stale_dirty_bits wrap_to_zero_calls top_map_dma_skipped fail_pct fail_armed fail_injected fail_enomem
+table fuzz/container_ioctls seed calls ms maps_ok unmapped_bytes revokes fd_replaced dirty_bitmaps_checked audits canary_dma_checks canary_survived random_mapping_dma_checks revoked_mapping_write_checks entry_limit mappings_mean mappings_max stale_dirty_bits wrap_to_zero_calls top_map_dma_skipped fail_pct fail_armed fail_injected fail_enomem layout_fallbacks
 
 echo "### fault_inject: allocation N failing, for every N"
 echo
