@@ -12,8 +12,9 @@
  * and the IOMMU driver, fails once.  After each attempt:
  *
  *  - an operation that failed failed with ENOMEM and left nothing behind:
- *    no mapping at the IOVA, the exporter's attachments, pins and mappings
- *    what they were before;
+ *    no mapping at the IOVA (GET_STATE, and a device write there must not
+ *    land), the exporter's attachments, pins and mappings what they were
+ *    before;
  *  - an operation that absorbed the failure (kvmalloc() falls back to
  *    vmalloc(), for instance) really worked: the device DMAs through it;
  *  - a mapping that was there before is untouched: the device DMAs
@@ -21,9 +22,16 @@
  *
  * The operations: MAP_DMABUF of test buffers (static and dynamic), of a
  * udmabuf, of a second window of a buffer already mapped, with dirty
- * tracking on; attaching a second group (a new IOMMU domain and the replay
- * into it); UNMAP_DMA of several windows; GET_INFO with its capability
- * chain (where this found an upstream leak, see get_info_caps).
+ * tracking on, across an IOMMU page-table boundary; attaching a second
+ * group (a new IOMMU domain and the replay into it); UNMAP_DMA of several
+ * windows; GET_INFO with its capability chain.  Two upstream bugs were
+ * found this way: a leak in GET_INFO (get_info_caps) and stale
+ * intel-iommu page-table entries (map_across_page_table_boundary).
+ *
+ * IOMMU page tables outlive the unmap of what they held, so an attempt
+ * only allocates one if no earlier attempt got that far: the sweeps that
+ * map at one IOVA fail the driver's page-table allocations only by
+ * chance; the page-table test takes a fresh boundary for every attempt.
  *
  * KASAN and kmemleak on the debug kernels watch every error path for
  * use-after-free and leaks; the runner fails the run on any report.
@@ -131,6 +139,7 @@ struct map_ctx {
 	uint8_t *cpu;		/* its CPU view */
 	size_t size;
 	struct tx_buf *tx;	/* the same buffer, when it is a test buffer */
+	uint64_t iova;		/* where the operation maps (IOVA_TRY) */
 	struct vfio_dmabuf_test_info before;
 	unsigned int verified;
 };
@@ -139,13 +148,43 @@ static int map_op(void *arg)
 {
 	struct map_ctx *c = arg;
 
-	return fx_map_dmabuf_raw(c->cfd, c->fd, 0, IOVA_TRY, c->size, RW);
+	return fx_map_dmabuf_raw(c->cfd, c->fd, 0, c->iova, c->size, RW);
+}
+
+/*
+ * After a failed map nothing may translate at the IOVA, whatever type1's
+ * own bookkeeping says: the device writes a pattern it loaded through the
+ * keep mapping to the first page of the window, and the first page of the
+ * buffer must not change.  An IOMMU driver that leaves the page-table
+ * entries of a half-done map behind fails here (intel-iommu did: see
+ * map_across_page_table_boundary).
+ */
+static void map_probe_unmapped(struct map_ctx *c)
+{
+	unsigned int i;
+
+	/* (the keep buffer can be the buffer under test: its second page) */
+	fx_cpu_begin(c->fd);
+	memset(c->cpu, 0xee, 4096);
+	fx_cpu_end(c->fd);
+	fx_cpu_begin(c->keep->fd);
+	memset(c->keep->cpu + 4096, 0x3c, FAULT_PROBE_BYTES);
+	fx_cpu_end(c->keep->fd);
+	ASSERT_OK(vfd_edu_dma_to_device(c->fx.edu, IOVA_KEEP + 4096, 0, FAULT_PROBE_BYTES, 0));
+	fx_edu_write(c->fx.edu, c->iova, FAULT_PROBE_BYTES);
+	fx_cpu_begin(c->fd);
+	for (i = 0; i < 4096; i++)
+		if (c->cpu[i] != 0xee)
+			FAIL("a failed MAP_DMABUF left IOVA 0x%" PRIx64 " translated: the device"
+			     " wrote byte %u of the buffer through a stale IOMMU page-table entry",
+			     c->iova, i);
+	fx_cpu_end(c->fd);
 }
 
 static void map_check(void *arg, bool ok)
 {
 	struct map_ctx *c = arg;
-	struct vfio_iommu_type1_dmabuf_state s = { .argsz = sizeof(s), .iova = IOVA_TRY };
+	struct vfio_iommu_type1_dmabuf_state s = { .argsz = sizeof(s), .iova = c->iova };
 	struct vfio_dmabuf_test_info now;
 
 	if (ok) {
@@ -153,9 +192,10 @@ static void map_check(void *arg, bool ok)
 		ASSERT_OK(ioctl(c->cfd, VFIO_IOMMU_DMABUF_GET_STATE, &s));
 		ASSERT_EQ(s.state, VFIO_DMABUF_STATE_MAPPED);
 		if (c->verified++ % 8 == 0)
-			fx_verify_rw(c->fx.edu, c->fd, c->cpu, IOVA_TRY, c->size, c->verified);
+			fx_verify_rw(c->fx.edu, c->fd, c->cpu, c->iova, c->size, c->verified);
 	} else {
 		ASSERT_ERRNO(ioctl(c->cfd, VFIO_IOMMU_DMABUF_GET_STATE, &s), ENOENT);
+		map_probe_unmapped(c);
 		if (c->tx) {
 			tx_info(c->tx, &now);
 			if (now.attachments != c->before.attachments ||
@@ -171,7 +211,7 @@ static void map_undo(void *arg)
 {
 	struct map_ctx *c = arg;
 
-	ASSERT_OK(fx_unmap_raw(c->cfd, IOVA_TRY, c->size, 0, NULL));
+	ASSERT_OK(fx_unmap_raw(c->cfd, c->iova, c->size, 0, NULL));
 }
 
 static void map_setup(struct map_ctx *c)
@@ -179,6 +219,7 @@ static void map_setup(struct map_ctx *c)
 	memset(c, 0, sizeof(*c));
 	fx_open(&c->fx, 0);
 	c->cfd = fx_cfd(&c->fx);
+	c->iova = IOVA_TRY;
 	c->keep = tx_create(4 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER,
 			    VFIO_DMABUF_TEST_MODE_STATIC, 0);
 	ASSERT_OK(fx_map_dmabuf_raw(c->cfd, c->keep->fd, 0, IOVA_KEEP, c->keep->size, RW));
@@ -277,6 +318,79 @@ TEST_TIMEOUT(map_dirty_tracking, 600)
 	map_sweep(&f, &c, "map_dirty_tracking");
 	db.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP;
 	ASSERT_OK(ioctl(c.cfd, VFIO_IOMMU_DIRTY_PAGES, &db));
+}
+
+/*
+ * A window across a page-table boundary: the IOMMU driver fills the
+ * entries below the boundary, in a table that a mapping just below made
+ * exist, then needs a new page-table page for the rest.  When that
+ * allocation fails the map fails, and the entries below must go too.
+ * intel-iommu's __domain_mapping() left them in place (and told the core
+ * nothing was mapped): a stale translation to pages type1 never pinned,
+ * which a later map of the same IOVA kept ("DMA PTE ... already set"), so
+ * that type1's unmap of that later mapping unpinned the stale page (its
+ * iommu_iova_to_phys() walk) instead of its own.  The fuzzer on the x86
+ * debug kernel ended in "Bad page state" and a BUG in __free_pages() that
+ * way.  qemu-configs/debug-kernel-patches/x86_64/ carries the fix.
+ *
+ * A page table, once there, stays when the window is unmapped (the anchor
+ * keeps the one below, the one above is only partly covered), so the
+ * allocation would only be tried by the first attempt that got that far:
+ * every attempt gets a boundary of its own, BOUNDARY_STRIDE further up.
+ */
+#define IOVA_BOUNDARY	0x08000000ull	/* a multiple of 2 MiB: a level-1 table starts */
+#define BOUNDARY_STRIDE	(4ull << 20)
+
+struct boundary_ctx {
+	struct map_ctx m;	/* first: the map_* callbacks take it */
+	struct tx_buf *anchor;
+	unsigned int boundaries;
+};
+
+/* The next boundary: a page of the anchor just below it, the window across. */
+static void boundary_next(struct boundary_ctx *b)
+{
+	uint64_t boundary = IOVA_BOUNDARY + b->boundaries++ * BOUNDARY_STRIDE;
+
+	ASSERT_OK(fx_map_dmabuf_raw(b->m.cfd, b->anchor->fd, 0, boundary - 2 * 4096, 4096, RW));
+	b->m.iova = boundary - 4096;
+}
+
+static void boundary_check(void *arg, bool ok)
+{
+	struct boundary_ctx *b = arg;
+
+	map_check(&b->m, ok);
+	if (!ok)
+		boundary_next(b);
+}
+
+static void boundary_undo(void *arg)
+{
+	struct boundary_ctx *b = arg;
+
+	map_undo(&b->m);
+	boundary_next(b);
+}
+
+TEST_TIMEOUT(map_across_page_table_boundary, 600)
+{
+	struct boundary_ctx b = { 0 };
+	struct fi f;
+
+	map_setup(&b.m);
+	fi_open(&f);
+	b.anchor = tx_create(4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_STATIC, 0);
+	/* contiguous: one iommu_map() call across the boundary, not two */
+	b.m.tx = tx_create(2 * 4096, VFIO_DMABUF_TEST_KIND_CONTIG, VFIO_DMABUF_TEST_MODE_STATIC, 0);
+	b.m.fd = b.m.tx->fd;
+	b.m.cpu = b.m.tx->cpu;
+	b.m.size = b.m.tx->size;
+	boundary_next(&b);
+	tx_info(b.m.tx, &b.m.before);
+	fi_sweep(&f, "map_across_page_table_boundary", map_op, boundary_check, boundary_undo, &b);
+	fx_verify_rw(b.m.fx.edu, b.m.keep->fd, b.m.keep->cpu, IOVA_KEEP, b.m.keep->size, 78);
+	FIGURE_FI("map_across_page_table_boundary", &f);
 }
 
 /* ---- attaching a second group: a new IOMMU domain, replay ---- */
