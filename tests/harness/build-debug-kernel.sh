@@ -21,8 +21,14 @@
 #   $VFIO_DMABUF_CACHE/src/linux-source-full-SERIES-VERSION/   the whole tree
 #                                        (shared by every arch and config)
 # HASH covers the source package version, ARCH, the fragment's settings
-# (its CONFIG_ and "# CONFIG_... is not set" lines and section markers) and
-# the code of this script; comments in either do not count.  Changing any of
+# (its CONFIG_ and "# CONFIG_... is not set" lines and section markers),
+# the patches for ARCH and the code of this script; comments in the
+# fragment and the script do not count.
+#
+# qemu-configs/debug-kernel-patches/{all,ARCH}/*.patch (ARCH x86_64 or
+# arm64) are fixes to upstream code that the debug runs need.  They are
+# applied, once and for good, to the shared source tree, so a patch under
+# an ARCH directory may only touch code that only ARCH builds.  Changing any of
 # them builds a new kernel next to the old one (starting
 # from a copy of the newest earlier build tree of the same source and arch,
 # so make recompiles only what changed; FRESH=1 starts from scratch).  A build
@@ -55,10 +61,16 @@ esac
 set -- $(kbuild_arch_args "$arch")
 kargs=("$@")
 
+patches=()
+for p in "$TOP"/qemu-configs/debug-kernel-patches/{all,$karch}/*.patch; do
+	[ -f "$p" ] && patches+=("$p")
+done
+
 hash=$({
 	echo "$srcpkg $srcver"
 	echo "$arch"
 	grep -E '^(CONFIG_|# CONFIG_|#@)' "$frag"
+	for p in "${patches[@]}"; do cat "$p"; done
 	grep -vE '^[[:space:]]*(#|$)' "$self"
 } | sha256sum | cut -c1-10)
 name=$series-debug-$hash-$arch
@@ -102,6 +114,14 @@ if [ ! -e "$src/.done" ]; then
 	rm -rf "$tmp"
 	touch "$src/.done"
 fi
+# The patches, each once: a patch that reverses cleanly is in already.
+for p in "${patches[@]}"; do
+	if patch -d "$src" -p1 -R --dry-run -s -f <"$p" >/dev/null 2>&1; then
+		continue
+	fi
+	note "applying ${p#"$TOP"/}"
+	patch -d "$src" -p1 -N -s <"$p" >&2 || die "$p does not apply to $src"
+done
 flock -u 8
 
 kmake() { make -C "$src" O="$bdir" "${kargs[@]}" "$@"; }

@@ -5,7 +5,7 @@
 # the exact commands to run.  Nothing here touches the running kernel.
 set -euo pipefail
 
-pkgs=(make gcc libc6-dev xz-utils cpio kmod gzip file bc python3
+pkgs=(make gcc libc6-dev xz-utils cpio kmod gzip file bc python3 patch
       qemu-system-x86 qemu-system-arm busybox-static
       gcc-aarch64-linux-gnu gcc-12-aarch64-linux-gnu libc6-dev-arm64-cross
       sparse valgrind flex bison libelf-dev libssl-dev dwarves)
