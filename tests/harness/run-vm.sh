@@ -39,11 +39,15 @@ if [ -z "$accel" ]; then
 	fi
 fi
 
+# loglevel=4 keeps warnings off the serial console; the guest prints the
+# whole kernel log at the end instead.  A guest that panics never gets
+# there: panic_print=0x20 replays the whole log on the console then, so
+# the WARNING or "Bad page state" details that led to the panic are seen.
 args=(-accel "$accel" -machine "$(conf_get "$conf" machine)"
       -cpu "$(conf_get "$conf" cpu)" -smp "$(conf_get "$conf" smp)"
       -m "${MEMORY:-$(conf_get "$conf" memory)}" -nographic -no-reboot -nodefaults
       -serial mon:stdio -kernel "$kernel" -initrd "$initrd"
-      -append "console=$(conf_get "$conf" console) panic=-1 oops=panic loglevel=4 log_buf_len=32M $(conf_get "$conf" append) ${APPEND_EXTRA:-}")
+      -append "console=$(conf_get "$conf" console) panic=-1 oops=panic loglevel=4 log_buf_len=32M panic_print=0x20 $(conf_get "$conf" append) ${APPEND_EXTRA:-}")
 iommu=$(conf_get "$conf" iommu)
 [ -n "$iommu" ] && args+=(-device "$iommu")
 while read -r dev; do
