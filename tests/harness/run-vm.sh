@@ -43,11 +43,12 @@ fi
 # whole kernel log at the end instead.  A guest that panics never gets
 # there: panic_print=0x20 replays the whole log on the console then, so
 # the WARNING or "Bad page state" details that led to the panic are seen.
+# nokaslr: the vCPU addresses of a hung guest resolve against System.map.
 args=(-accel "$accel" -machine "$(conf_get "$conf" machine)"
       -cpu "$(conf_get "$conf" cpu)" -smp "$(conf_get "$conf" smp)"
       -m "${MEMORY:-$(conf_get "$conf" memory)}" -nographic -no-reboot -nodefaults
       -serial mon:stdio -kernel "$kernel" -initrd "$initrd"
-      -append "console=$(conf_get "$conf" console) panic=-1 oops=panic loglevel=4 log_buf_len=32M panic_print=0x20 $(conf_get "$conf" append) ${APPEND_EXTRA:-}")
+      -append "console=$(conf_get "$conf" console) panic=-1 oops=panic loglevel=4 log_buf_len=32M panic_print=0x20 nokaslr $(conf_get "$conf" append) ${APPEND_EXTRA:-}")
 iommu=$(conf_get "$conf" iommu)
 [ -n "$iommu" ] && args+=(-device "$iommu")
 while read -r dev; do
@@ -60,10 +61,39 @@ printf '%s' "$(conf_get "$conf" qemu)" >"$logdir/qemu-cmdline.txt"
 printf ' %q' "${args[@]}" >>"$logdir/qemu-cmdline.txt"
 echo >>"$logdir/qemu-cmdline.txt"
 
+# A second monitor on a unix socket (short path: sun_path has 108 bytes),
+# for a look at the vCPUs of a guest that runs out of time.
+mondir=$(mktemp -d /tmp/vfd-mon.XXXXXX)
+args+=(-monitor "unix:$mondir/sock,server=on,wait=off")
+
 msg "  booting $series/$machine ($rel, $accel, timeout ${timeout}s), log: $log"
 t0=$(date +%s.%N)
 rc=0
-timeout --foreground -k 5 "$timeout" "$(conf_get "$conf" qemu)" "${args[@]}" </dev/null >"$log" 2>&1 || rc=$?
+"$(conf_get "$conf" qemu)" "${args[@]}" </dev/null >"$log" 2>&1 &
+qpid=$!
+trap 'kill -9 $qpid 2>/dev/null; rm -rf "$mondir"' EXIT
+deadline=$((SECONDS + timeout))
+while kill -0 "$qpid" 2>/dev/null && [ $SECONDS -lt "$deadline" ]; do
+	sleep 1
+done
+if kill -0 "$qpid" 2>/dev/null; then
+	# Out of time: where are the vCPUs?  (A guest whose own watchdogs
+	# printed nothing can be spinning with interrupts off.)
+	rc=124
+	sysmap=$(kernel_dir "$series" "$arch")/root/boot/System.map-$rel
+	python3 "$TOP/tests/harness/vcpu-state.py" "$mondir/sock" "$sysmap" \
+		>"$logdir/vcpus.txt" 2>&1 || true
+	kill -TERM "$qpid" 2>/dev/null
+	for _ in 1 2 3 4 5; do kill -0 "$qpid" 2>/dev/null && sleep 1; done
+	kill -9 "$qpid" 2>/dev/null || true
+	wait "$qpid" 2>/dev/null || true
+	# after QEMU is gone: it writes the log at its own file offset
+	echo "### runner: timed out after ${timeout}s; $(grep '^vCPU' "$logdir/vcpus.txt" |
+		tr '\n' ';' | cut -c1-400) (all: $logdir/vcpus.txt)" >>"$log"
+else
+	wait "$qpid" || rc=$?
+fi
+rm -rf "$mondir"
 t1=$(date +%s.%N)
 secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
 echo "$secs" >"$logdir/wall-seconds"
