@@ -120,7 +120,7 @@ table() {
 	printf '\n'
 }
 
-fi_tests="map_static_scattered map_dynamic_chunked map_udmabuf map_second_window map_dirty_tracking map_across_page_table_boundary attach_group_replay unmap_windows get_info_caps"
+fi_tests="map_static_scattered map_dynamic_chunked map_udmabuf map_second_window map_dirty_tracking map_across_page_table_boundary map_dma_across_page_table_boundary attach_group_replay unmap_windows get_info_caps"
 # fi_counts RUN: the injection points of each fault_inject test
 fi_counts() {
 	local t out=""
