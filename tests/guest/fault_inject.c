@@ -352,10 +352,15 @@ struct boundary_ctx {
 	unsigned int boundaries;
 };
 
-/* The next boundary: a page of the anchor just below it, the window across. */
+/* The next boundary: a page of the anchor just below it, the window across
+ * (skipping reserved IOVA ranges: arm64's MSI window is at 128 MiB). */
 static void boundary_next(struct boundary_ctx *b)
 {
-	uint64_t boundary = IOVA_BOUNDARY + b->boundaries++ * BOUNDARY_STRIDE;
+	uint64_t boundary;
+
+	do
+		boundary = IOVA_BOUNDARY + b->boundaries++ * BOUNDARY_STRIDE;
+	while (!fx_iova_usable(&b->m.fx, boundary - 2 * 4096, 3 * 4096));
 
 	ASSERT_OK(fx_map_dmabuf_raw(b->m.cfd, b->anchor->fd, 0, boundary - 2 * 4096, 4096, RW));
 	b->m.iova = boundary - 4096;
