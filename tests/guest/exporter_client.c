@@ -54,17 +54,14 @@ static unsigned int tx_fallbacks;
 int tx_create_fd_any_layout(uint64_t size, unsigned int kind, unsigned int mode,
 			    unsigned int flags, int attach_errno, int *fd)
 {
-	int e = tx_create_fd(size, kind, mode, flags, attach_errno, fd), cfd;
+	int e = tx_create_fd(size, kind, mode, flags, attach_errno, fd);
 
 	if (e != ENOMEM || kind == VFIO_DMABUF_TEST_KIND_SCATTER)
 		return e;
-	cfd = open("/proc/sys/vm/compact_memory", O_WRONLY | O_CLOEXEC);
-	if (cfd >= 0) {
-		if (write(cfd, "1", 1) != 1)
-			vt_info("compact_memory: %s", strerror(errno));
-		close(cfd);
+	if (vt_write_file("/proc/sys/vm/compact_memory", "1"))
 		e = tx_create_fd(size, kind, mode, flags, attach_errno, fd);
-	}
+	else
+		vt_info("compact_memory: %s", strerror(errno));
 	if (e == ENOMEM) {
 		e = tx_create_fd(size, VFIO_DMABUF_TEST_KIND_SCATTER, mode, flags, attach_errno,
 				 fd);

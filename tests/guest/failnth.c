@@ -6,16 +6,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-static bool knob_write(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-	bool ok = fd >= 0 && write(fd, val, strlen(val)) == (ssize_t)strlen(val);
-
-	if (fd >= 0)
-		close(fd);
-	return ok;
-}
-
 #define FAIL_NTH "/proc/thread-self/fail-nth"
 
 int vt_failnth_open(struct vt_failnth *f, char *why, size_t len)
@@ -35,7 +25,7 @@ int vt_failnth_open(struct vt_failnth *f, char *why, size_t len)
 		return -1;
 	}
 	for (size_t i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
-		if (!knob_write(knobs[i][0], knobs[i][1])) {
+		if (!vt_write_file(knobs[i][0], knobs[i][1])) {
 			snprintf(why, len, "%s: %s (CONFIG_FAILSLAB, CONFIG_FAIL_PAGE_ALLOC, debugfs?)",
 				 knobs[i][0], strerror(errno));
 			return -1;

@@ -419,43 +419,6 @@ static uint64_t pagemap_pfn(const void *va)
 	return e & ((1ull << 55) - 1);
 }
 
-/* /proc/sys/vm/nr_hugepages, restored at the end of the test. */
-struct nr_hugepages {
-	char old[32];
-};
-
-static void nr_hugepages_write(const char *v)
-{
-	int fd = open("/proc/sys/vm/nr_hugepages", O_WRONLY | O_CLOEXEC);
-
-	if (fd < 0 || write(fd, v, strlen(v)) != (ssize_t)strlen(v))
-		vt_info("nr_hugepages <- %s: %s", v, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-}
-
-static void nr_hugepages_restore(void *arg)
-{
-	nr_hugepages_write(((struct nr_hugepages *)arg)->old);
-}
-
-static bool nr_hugepages_set(struct nr_hugepages *h, const char *v)
-{
-	int fd = open("/proc/sys/vm/nr_hugepages", O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return false;
-	n = read(fd, h->old, sizeof(h->old) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	h->old[n] = 0;
-	vt_defer(nr_hugepages_restore, h);
-	nr_hugepages_write(v);
-	return true;
-}
-
 static int dma_map_op(void *arg)
 {
 	struct boundary_ctx *b = arg;
@@ -485,15 +448,16 @@ static void dma_map_check(void *arg, bool ok)
 TEST_TIMEOUT(map_dma_across_page_table_boundary, 600)
 {
 	struct boundary_ctx b = { 0 };
-	struct nr_hugepages hp;
+	struct fx_param hp;
 	uint8_t *huge;
 	struct fi f;
 
 	map_setup(&b.m);
 	fi_open(&f);
 	b.anchor = tx_create(4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_STATIC, 0);
-	if (!nr_hugepages_set(&hp, "1"))
+	if (access("/proc/sys/vm/nr_hugepages", W_OK))
 		SKIP("no /proc/sys/vm/nr_hugepages (CONFIG_HUGETLBFS)");
+	fx_param_set(&hp, "/proc/sys/vm/nr_hugepages", 1);
 	huge = mmap(NULL, 2 << 20, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE, -1, 0);
 	if (huge == MAP_FAILED)

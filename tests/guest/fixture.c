@@ -130,6 +130,34 @@ bool fx_free_memory_comparable(void)
 	return !d || !*d;
 }
 
+void fx_param_restore(void *param)
+{
+	struct fx_param *p = param;
+
+	if (!vt_write_file(p->path, p->old))
+		vt_info("write %s: %s", p->path, strerror(errno));
+}
+
+unsigned long long fx_param_set(struct fx_param *p, const char *path, unsigned long long v)
+{
+	char buf[32];
+	ssize_t n;
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		FAIL("%s: %s", path, strerror(errno));
+	n = read(fd, p->old, sizeof(p->old) - 1);
+	ASSERT_GT(n, 0);
+	p->old[n] = '\0';
+	p->path = path;
+	vt_defer(fx_param_restore, p);
+	snprintf(buf, sizeof(buf), "%llu", v);
+	if (pwrite(fd, buf, strlen(buf), 0) < 0)
+		FAIL("writing %s to %s: %s", buf, path, strerror(errno));
+	close(fd);
+	return strtoull(p->old, NULL, 0);
+}
+
 long fx_meminfo_kb(const char *key)
 {
 	char line[256];
@@ -151,15 +179,10 @@ long fx_free_kb(void)
 	char line[256];
 	long pcp = 0;
 	FILE *f;
-	int fd;
 
 	sync();
-	fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		if (write(fd, "3", 1) != 1)
-			vt_info("drop_caches: %s", strerror(errno));
-		close(fd);
-	}
+	if (!vt_write_file("/proc/sys/vm/drop_caches", "3"))
+		vt_info("drop_caches: %s", strerror(errno));
 	f = fopen("/proc/zoneinfo", "r");
 	if (!f)
 		FAIL("/proc/zoneinfo: %s", strerror(errno));

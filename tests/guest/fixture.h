@@ -47,6 +47,16 @@ uint64_t fx_iova_at_or_above(const struct fx *fx, uint64_t min, uint64_t size);
  * keeps freed memory away for a while; kmemleak watches for leaks there.
  */
 bool fx_free_memory_comparable(void);
+/* A module parameter or sysctl set for the rest of the test: the old
+ * value is written back at the end (or earlier, with fx_param_restore()). */
+struct fx_param {
+	const char *path;
+	char old[32];
+};
+/* Set @path to @v; FAILs if it cannot; returns the old value. */
+unsigned long long fx_param_set(struct fx_param *p, const char *path, unsigned long long v);
+void fx_param_restore(void *param);
+
 /* A /proc/meminfo field in KiB, or -1. */
 long fx_meminfo_kb(const char *key);
 /*

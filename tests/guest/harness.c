@@ -137,6 +137,20 @@ const char *strerrorname(int e)
 	return n ? n : "E?";
 }
 
+bool vt_write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), e;
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = write(fd, s, strlen(s)) == (ssize_t)strlen(s);
+	e = errno;
+	close(fd);
+	errno = e;
+	return ok;
+}
+
 static void vt_alarm(int sig)
 {
 	(void)sig;
@@ -191,13 +205,8 @@ static void vt_dump_hang(pid_t pid, const char *name)
  */
 static void vt_oom_score_adj(const char *v)
 {
-	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		if (write(fd, v, strlen(v)) < 0)
-			printf("# oom_score_adj %s: %s\n", v, strerror(errno));
-		close(fd);
-	}
+	if (!vt_write_file("/proc/self/oom_score_adj", v))
+		printf("# oom_score_adj %s: %s\n", v, strerror(errno));
 }
 
 /* Is test @full of program @prog selected by @filter, a space-separated

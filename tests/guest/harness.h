@@ -35,6 +35,10 @@ void vt_info(const char *fmt, ...);
 /* Register cleanup run at the end of the test, also after a failure. */
 void vt_defer(void (*fn)(void *), void *arg);
 
+/* Write @s to the file @path (a /proc or /sys knob): false, with errno set,
+ * if it could not be opened or written. */
+bool vt_write_file(const char *path, const char *s);
+
 /*
  * Run @fn in a child process that dies with the test, and wait for it:
  * returns its wait status.  For tests that must clean up after a crash

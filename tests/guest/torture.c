@@ -125,17 +125,6 @@ static uint64_t granule(const struct fx *fx)
 	return p > c ? p : c;
 }
 
-static void write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		if (write(fd, s, strlen(s)) < 0)
-			vt_info("write %s: %s", path, strerror(errno));
-		close(fd);
-	}
-}
-
 static int get_state(int cfd, uint64_t iova, struct vfio_iommu_type1_dmabuf_state *s)
 {
 	*s = (struct vfio_iommu_type1_dmabuf_state){ .argsz = sizeof(*s), .iova = iova };
@@ -1609,50 +1598,17 @@ TEST_TIMEOUT(revoke_vs_container_close, tmo(60))
 #define LIMIT_PARAM	"/sys/module/vfio_iommu_type1/parameters/dma_entry_limit"
 #define MAXBUF_PARAM	"/sys/module/vfio_dmabuf_test_exporter/parameters/max_buffer_size"
 
-struct param {
-	const char *path;
-	char old[32];
-};
-
-static void param_restore(void *arg)
-{
-	struct param *p = arg;
-
-	write_file(p->path, p->old);
-}
-
-/* Set a module parameter for the rest of the test; returns the old value. */
-static unsigned long long param_set(struct param *p, const char *path, unsigned long long v)
-{
-	char buf[32];
-	ssize_t n;
-	int fd = open(path, O_RDWR | O_CLOEXEC);
-
-	if (fd < 0)
-		FAIL("%s: %s", path, strerror(errno));
-	n = read(fd, p->old, sizeof(p->old) - 1);
-	ASSERT_GT(n, 0);
-	p->old[n] = '\0';
-	p->path = path;
-	vt_defer(param_restore, p);
-	snprintf(buf, sizeof(buf), "%llu", v);
-	if (pwrite(fd, buf, strlen(buf), 0) < 0)
-		FAIL("writing %s to %s: %s", buf, path, strerror(errno));
-	close(fd);
-	return strtoull(p->old, NULL, 0);
-}
-
 /*
  * Run @body in a child process and restore the parameter @p here, whatever
  * happens to the child, a crash included: a parameter left changed would
  * break the tests that follow.  The child dies with this process (the
  * harness kills this one on a timeout).
  */
-static void with_param(struct param *p, void (*body)(void))
+static void with_param(struct fx_param *p, void (*body)(void))
 {
 	int st = vt_run_child(body);
 
-	param_restore(p);
+	fx_param_restore(p);
 	vt_child_result(st, "the test's child");
 }
 
@@ -1667,9 +1623,9 @@ static void entry_limit_body(void);
 
 TEST_TIMEOUT(dma_entry_limit_filled, tmo(60))
 {
-	struct param p;
+	struct fx_param p;
 
-	param_set(&p, LIMIT_PARAM, entry_limit());	/* read when a container opens */
+	fx_param_set(&p, LIMIT_PARAM, entry_limit());	/* read when a container opens */
 	with_param(&p, entry_limit_body);
 }
 
@@ -1745,10 +1701,10 @@ static void largest_body(void);
 
 TEST_TIMEOUT(largest_mapping, tmo(90))
 {
-	struct param p;
+	struct fx_param p;
 
 	/* the test exporter's default limit is 256 MiB */
-	param_set(&p, MAXBUF_PARAM, GiB);
+	fx_param_set(&p, MAXBUF_PARAM, GiB);
 	with_param(&p, largest_body);
 }
 
@@ -1959,11 +1915,11 @@ static void group_attach_body(void)
 TEST_TIMEOUT(revoke_vs_group_attach, tmo(90))
 {
 	struct vfd_error err;
-	struct param p;
+	struct fx_param p;
 	char name[64];
 
 	if (vfd_edu_find(NULL, 1, name, sizeof(name), &err) < 0)
 		SKIP("no second edu device: %s", err.msg);
-	param_set(&p, FORCE_PARAM, 1);
+	fx_param_set(&p, FORCE_PARAM, 1);
 	with_param(&p, group_attach_body);
 }
