@@ -138,8 +138,15 @@ void fx_param_restore(void *param)
 		vt_info("write %s: %s", p->path, strerror(errno));
 }
 
+static void fx_param_restore_free(void *param)
+{
+	fx_param_restore(param);
+	free(param);
+}
+
 unsigned long long fx_param_set(struct fx_param *p, const char *path, unsigned long long v)
 {
+	struct fx_param *copy;
 	char buf[32];
 	ssize_t n;
 	int fd = open(path, O_RDWR | O_CLOEXEC);
@@ -150,7 +157,15 @@ unsigned long long fx_param_set(struct fx_param *p, const char *path, unsigned l
 	ASSERT_GT(n, 0);
 	p->old[n] = '\0';
 	p->path = path;
-	vt_defer(fx_param_restore, p);
+	/*
+	 * The deferred restore gets a copy of its own: it runs after the test
+	 * function has returned, when a @p on that function's stack is gone.
+	 */
+	copy = malloc(sizeof(*copy));
+	if (!copy)
+		FAIL("malloc");
+	*copy = *p;
+	vt_defer(fx_param_restore_free, copy);
 	snprintf(buf, sizeof(buf), "%llu", v);
 	if (pwrite(fd, buf, strlen(buf), 0) < 0)
 		FAIL("writing %s to %s: %s", buf, path, strerror(errno));
