@@ -9,13 +9,22 @@
 # anywhere in the console (or in the dmesg dump the guest prints at the end)
 # is a failed test of its own, "kernel-log", quoting the splat.
 #
+# Exit status (every caller checks it):
+#   0  the guest was booted and LOGDIR/results.tsv holds what came of it,
+#      whatever that was: failed tests, a guest that timed out or crashed
+#      and kernel splats are FAIL lines there, not a failure of the runner;
+#   1  the runner could not do its job: no kernel or initramfs, QEMU could
+#      not be started or the guest kernel printed nothing, or results.tsv
+#      could not be written.  The last line on stderr says which.
+#   2  usage error.
+#
 # Environment: TIMEOUT (seconds, default 900), ACCEL (tcg|kvm, default: kvm
 # only where it is hardware-backed and the guest is native), MEMORY (guest
 # RAM, default the machine config's), APPEND_EXTRA, QEMU_EXTRA.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
-[ $# -eq 4 ] || die "usage: $0 MACHINE SERIES INITRD LOGDIR"
+[ $# -eq 4 ] || { msg "usage: $0 MACHINE SERIES INITRD LOGDIR"; exit 2; }
 machine=$1 series=$2 initrd=$3 logdir=$4
 conf=$(machine_conf "$machine")
 qarch=$(conf_get "$conf" arch)
@@ -23,6 +32,8 @@ arch=$(deb_arch "$qarch")
 rel=$(kernel_release "$series" "$arch")
 kernel=$(kernel_dir "$series" "$arch")/root/boot/vmlinuz-$rel
 timeout=${TIMEOUT:-900}
+[ -f "$kernel" ] || die "no kernel $kernel (tests/harness/fetch-kernel.sh $series $arch)"
+[ -f "$initrd" ] || die "no initramfs $initrd"
 mkdir -p "$logdir"
 log=$logdir/console.log
 res=$logdir/results.tsv
@@ -71,7 +82,10 @@ t0=$(date +%s.%N)
 rc=0
 "$(conf_get "$conf" qemu)" "${args[@]}" </dev/null >"$log" 2>&1 &
 qpid=$!
-trap 'kill -9 $qpid 2>/dev/null; rm -rf "$mondir"' EXIT
+# On any exit (an error of this script, or a signal): no QEMU left behind.
+# '|| true': after a normal run QEMU is gone and kill fails, which under
+# 'set -e' would turn a good run into exit status 1.
+trap 'kill -9 $qpid 2>/dev/null || true; rm -rf "$mondir"' EXIT
 deadline=$((SECONDS + timeout))
 while kill -0 "$qpid" 2>/dev/null && [ $SECONDS -lt "$deadline" ]; do
 	sleep 1
@@ -159,3 +173,9 @@ elif ! grep -q . "$res"; then
 	printf 'FAIL\tguest-run\tguest finished but reported no test\n' >>"$res"
 fi
 msg "  $series/$machine finished in ${secs}s"
+# QEMU itself failed (bad option, missing file, no memory): nothing of the
+# guest ran, and that is the runner's failure, not a test result.
+if [ "$rc" != 0 ] && [ "$rc" != 124 ] && ! grep -q '^### guest:' "$log"; then
+	die "QEMU exited with status $rc before the guest started: $(grep -m1 -i 'qemu' "$log" | cut -c1-200) (log: $log)"
+fi
+exit 0
