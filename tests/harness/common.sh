@@ -7,7 +7,8 @@
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 : "${XDG_CACHE_HOME:=$HOME/.cache}"
 : "${VFIO_DMABUF_CACHE:=$XDG_CACHE_HOME/vfio-dmabuf}"
-LOCK=$TOP/qemu-configs/kernels.lock
+# KERNELS_LOCK: another lock file, for tests of the pin handling.
+LOCK=${KERNELS_LOCK:-$TOP/qemu-configs/kernels.lock}
 
 msg() { printf '%s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -21,15 +22,8 @@ deb_arch() {
 	esac
 }
 
-# lock_get SERIES ARCH ROLE -> "package version" from kernels.lock.
-# Roles: image headers headers-common kbuild source.
-lock_get() {
-	local line
-	line=$(awk -v s="$1" -v a="$2" -v r="$3" \
-		'$1 == s && ($2 == a || $2 == "all") && $3 == r { print $4, $5; exit }' "$LOCK")
-	[ -n "$line" ] || die "$LOCK has no '$3' package for $1/$2 (run 'make kernels-lock')"
-	echo "$line"
-}
+# The pins of kernels.lock and their replacements: lock_get, resolve_series.
+. "$TOP/tests/harness/pins.sh"
 
 # A kernel series is a Debian one ("6.12", "6.1") or a debug kernel built
 # from the Debian linux-source of one ("6.12-debug", build-debug-kernel.sh).

@@ -17,35 +17,45 @@ set -euo pipefail
 series=$1
 arch=$(deb_arch "$2")
 debs=$VFIO_DMABUF_CACHE/debs
-kdir=$(kernel_dir "$series" "$arch")
-rel=$(kernel_release "$series" "$arch")
 mkdir -p "$debs"
 
 # download PKG VERSION [APT-ARCH]: fetch one .deb into the cache once.
 download() {
-	local pkg=$1 ver=$2 aarch=${3:-} spec file pat
-	pat="$debs/${pkg}_${ver//:/%3a}_${aarch:-all}.deb"
-	file=$(ls $pat 2>/dev/null | head -n 1 || true)
-	[ -n "$file" ] && { echo "$file"; return; }
+	local pkg=$1 ver=$2 aarch=${3:-} spec file
+	file=$(deb_path "$pkg" "$ver" "$aarch")
+	[ -f "$file" ] && { echo "$file"; return; }
 	spec=$pkg${aarch:+:$aarch}=$ver
 	msg "  downloading $spec"
 	(cd "$debs" && apt-get download -q=2 -o APT::Sandbox::User=root "$spec" >&2) ||
-		die "apt-get download $spec failed (run 'make deps'; for arm64 'dpkg --add-architecture arm64 && apt-get update')"
-	ls $pat | head -n 1
+		die "apt-get download $spec failed (is apt's index current? 'FORCE_UPDATE=1 make deps'; for arm64 'dpkg --add-architecture arm64 && apt-get update')"
+	[ -f "$file" ] || die "apt-get download $spec did not make $file"
+	echo "$file"
 }
 
-if [ ! -e "$kdir/.done" ]; then
+# The pins of this kernel, as they will be used: every one cached or in
+# the archive, or replaced (pins.sh says how, in one line each).
+kdir=$(kernel_dir "$series" "$arch")
+pins_of() {
+	local role
+	for role in image headers headers-common kbuild; do
+		echo "$role $(lock_get "$series" "$arch" "$role")"
+	done
+	echo "source $(lock_get "$series" all source)"
+}
+if [ "$(cat "$kdir/.done" 2>/dev/null)" != "$(pins_of)" ] ||
+   [ ! -e "$(source_dir "$series")/.done" ]; then
+	resolve_series "$series"
+fi
+rel=$(kernel_release "$series" "$arch")
+
+# .done holds the pins the tree was unpacked from: new pins, a new tree.
+if [ "$(cat "$kdir/.done" 2>/dev/null)" != "$(pins_of)" ]; then
 	msg "fetching kernel $series/$arch ($rel)"
 	rm -rf "$kdir"
 	mkdir -p "$kdir/root"
 	for role in image headers headers-common kbuild; do
 		read -r pkg ver < <(lock_get "$series" "$arch" "$role")
-		case $role in
-		image|headers) aarch=$arch ;;
-		kbuild) aarch=amd64 ;;	# host tools run on the build machine
-		*) aarch= ;;
-		esac
-		dpkg -x "$(download "$pkg" "$ver" "$aarch")" "$kdir/root"
+		dpkg -x "$(download "$pkg" "$ver" "$(pin_apt_arch "$role" "$arch")")" "$kdir/root"
 	done
 	hdr=$kdir/root/usr/src/linux-headers-$rel
 	# The one kbuild fix-up: the arch headers Makefile includes the common
@@ -53,7 +63,7 @@ if [ ! -e "$kdir/.done" ]; then
 	sed -i "s|^include /usr/src/|include $kdir/root/usr/src/|" "$hdr/Makefile"
 	# Image packages ship no modules.dep (their postinst makes it).
 	depmod -b "$kdir/root" "$rel"
-	touch "$kdir/.done"
+	pins_of >"$kdir/.done"
 fi
 
 src=$(source_dir "$series")
