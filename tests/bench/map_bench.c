@@ -6,8 +6,9 @@
  * A sealed memfd is mapped into the process for MAP_DMA and turned into a
  * dma-buf with udmabuf for MAP_DMABUF, so both ioctls map the very same
  * pages.  Kernels without udmabuf use a test-exporter buffer of the same
- * size instead (said in the output).  Prints "BENCH <name> <value> <unit>"
- * lines (medians of --reps runs) and the ratios.
+ * size instead (said in the output).  Prints one line per figure,
+ * "BENCH <name> <value> <unit>" (medians of --reps runs) and
+ * "RATIO <name> <value>", and "INFO <text>" lines.
  *
  *   map_bench [--reps N] [--size MiB] [--seconds S]
  */
@@ -144,6 +145,10 @@ int main(int argc, char **argv)
 			size = (size_t)atol(argv[++i]) << 20;
 		else if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
 			seconds = atof(argv[++i]);
+		else {
+			fprintf(stderr, "usage: map_bench [--reps N] [--size MiB] [--seconds S]\n");
+			return 2;
+		}
 	}
 	if (reps < 1 || reps > MAX_REPS)
 		reps = 5;
@@ -187,8 +192,8 @@ int main(int argc, char **argv)
 	printf("BENCH unmap_dma_%zuM %.0f us\n", size >> 20, udma);
 	printf("BENCH map_dmabuf_%zuM %.0f us\n", size >> 20, mbuf);
 	printf("BENCH unmap_dmabuf_%zuM %.0f us\n", size >> 20, ubuf);
-	printf("RATIO map   MAP_DMABUF/MAP_DMA %.2f\n", mbuf / mdma);
-	printf("RATIO unmap dma-buf/memory     %.2f\n", ubuf / udma);
+	printf("RATIO map_4k_vs_map_dma %.2f\n", mbuf / mdma);
+	printf("RATIO unmap_4k_vs_map_dma %.2f\n", ubuf / udma);
 
 	/* 4 KiB map + unmap cycles, for @seconds each */
 	fd4k = make_buffers(4096, &va4k, &same4k);
@@ -202,7 +207,7 @@ int main(int argc, char **argv)
 	mbuf = n_buf / ((now_us() - t) / 1e6);
 	printf("BENCH cycle_4k_map_dma %.0f cycles/s\n", mdma);
 	printf("BENCH cycle_4k_map_dmabuf %.0f cycles/s\n", mbuf);
-	printf("RATIO 4k cycle rate MAP_DMABUF/MAP_DMA %.2f\n", mbuf / mdma);
+	printf("RATIO cycle_4k_vs_map_dma %.2f\n", mbuf / mdma);
 	vfd_edu_close(e);
 	vfd_container_close(c);
 	return 0;
