@@ -84,16 +84,20 @@ modules: kernels
 		$(H)/build-modules.sh $$s $$a || exit 1; \
 		echo "built: $(VFIO_DMABUF_CACHE)/build/$$s-$$a/*.ko"; done; done
 
+# checkpatch.pl of linux-source-6.12 (LINUX_SOURCE= another tree)
 checkpatch:
-	@$(MAKE) -s -C vfio checkpatch LINUX_SOURCE=$$(. $(H)/common.sh; source_dir 6.12)
-	@$(MAKE) -s -C tests/exporter checkpatch LINUX_SOURCE=$$(. $(H)/common.sh; source_dir 6.12)
+	@src=$${LINUX_SOURCE:-$$(. $(H)/common.sh; source_dir 6.12)}; \
+	 $(MAKE) -s -C vfio checkpatch LINUX_SOURCE=$$src && \
+	 $(MAKE) -s -C tests/exporter checkpatch LINUX_SOURCE=$$src
 
 # docs/reliability.md from a check log directory (the torture and fuzz
 # figures): make reliability LOGDIR=~/.cache/vfio-dmabuf/logs/check-DATE
+# (OUT= writes another file)
+OUT ?= docs/reliability.md
 reliability:
-	@[ -n "$(LOGDIR)" ] || { echo "usage: make reliability LOGDIR=<a check log directory>"; exit 2; }
-	@$(H)/reliability-report.sh $(LOGDIR) > docs/reliability.md
-	@echo "wrote docs/reliability.md from $(LOGDIR)"
+	@[ -n "$(LOGDIR)" ] || { echo "usage: make reliability LOGDIR=<a check log directory> [OUT=file]"; exit 2; }
+	@$(H)/reliability-report.sh $(LOGDIR) > $(OUT).tmp && mv $(OUT).tmp $(OUT)
+	@echo "wrote $(OUT) from $(LOGDIR)"
 
 clean:
 	@echo "nothing is built in the tree; the cache is $(VFIO_DMABUF_CACHE) (rm -rf it to start over)"

@@ -51,6 +51,9 @@ arch=$(deb_arch "$2")
 self=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")
 frag=$TOP/qemu-configs/debug-kernel.config
 [ -f "$frag" ] || die "no config fragment $frag"
+# A source pin that the archive lost is replaced as fetch-kernel.sh does
+# (pins.sh); --dir only looks.
+[ $only_dir = 1 ] || resolve_series "$series"
 read -r srcpkg srcver < <(lock_get "$series" all source)
 
 case $arch in
@@ -97,12 +100,11 @@ exec 8>"$src.lock"
 flock 8
 if [ ! -e "$src/.done" ]; then
 	debs=$VFIO_DMABUF_CACHE/debs
-	deb=$(ls "$debs/${srcpkg}_${srcver//:/%3a}_all.deb" 2>/dev/null || true)
-	if [ -z "$deb" ]; then
+	deb=$(deb_path "$srcpkg" "$srcver" "")
+	if [ ! -f "$deb" ]; then
 		msg "downloading $srcpkg=$srcver"
 		(cd "$debs" && apt-get download -q=2 -o APT::Sandbox::User=root "$srcpkg=$srcver" >&2) ||
 			die "apt-get download $srcpkg=$srcver failed (run 'make deps')"
-		deb=$(ls "$debs/${srcpkg}_${srcver//:/%3a}_all.deb")
 	fi
 	note "unpacking the whole $srcpkg $srcver into $src"
 	tmp=$(mktemp -d "$VFIO_DMABUF_CACHE/src/.unpack.XXXXXX")

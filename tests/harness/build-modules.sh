@@ -21,7 +21,13 @@ src=$(source_dir "$series")
 out=$VFIO_DMABUF_CACHE/build/$series-$arch
 [ -d "$hdr" ] || die "kernel $series/$arch not fetched or built (make kernels, make debug-kernels)"
 [ -e "$src/.done" ] || "$TOP/tests/harness/fetch-kernel.sh" "$(base_series "$series")" "$arch" >&2
+# Objects built against another kernel release (the pins moved) go: kbuild
+# would not notice that KDIR changed under them.
+if [ -d "$out" ] && [ "$(cat "$out/.release" 2>/dev/null)" != "$rel" ]; then
+	rm -rf "$out"
+fi
 mkdir -p "$out"
+echo "$rel" >"$out/.release"
 # shellcheck disable=SC2046
 set -- $(kbuild_arch_args "$arch")
 

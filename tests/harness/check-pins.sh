@@ -37,7 +37,7 @@ for line in "${pins[@]}"; do
 	abi-gone)
 		if [ -z "${moved[$s]:-}" ]; then
 			moved[$s]=$(series_pins "$s" amd64 arm64 2>/dev/null |
-				awk '$3 == "image" { print $4 "=" $5; exit }')
+				awk '$3 == "image" && !f++ { print $4 "=" $5 }')
 		fi
 		if [ -n "${moved[$s]}" ]; then
 			echo "ok $n $s/$a/$r # $p=$v: the ABI is gone; the series moves to ${moved[$s]}"

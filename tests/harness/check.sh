@@ -6,18 +6,26 @@
 # 2. per kernel series and architecture: fetch the Debian packages, build our
 #    modules (W=1, warnings fail) and the static guest programs;
 # 3. per kernel series and machine: build the initramfs, boot it (run-vm.sh)
-#    and collect the guest's per-test results.
+#    and collect the guest's per-test results;
+# 4. the other commands of the README, run as a newcomer runs them
+#    (check-commands.sh): make demo on both demo machines, a small make
+#    bench, and the rest.
+# Host tests also cover the host scripts themselves (tests/scripts) and the
+# drift of the kernel pins against the Debian archive (check-pins.sh).
 # One line per test, then "N passed, N failed, N skipped"; exit 1 on failure.
 #
 # Narrowing: KERNELS="6.12" MACHINES="x86_64-intel-iommu" TEST='baseline/*'
-# (a glob on guest test names), HOST_TESTS=0 to skip the host unit tests.
-# Logs: $LOGDIR (default $VFIO_DMABUF_CACHE/logs/check-DATE).
+# (a glob on guest test names), HOST_TESTS=0 to skip the host tests,
+# README_CHECKS=0 to skip step 4 (the default when TEST is given).
+# Logs: $LOGDIR (default $VFIO_DMABUF_CACHE/logs/check-DATE), with the
+# kernel packages the run used in kernels.used.
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 
 KERNELS=${KERNELS:-"6.12 6.1"}
 MACHINES=${MACHINES:-"x86_64-intel-iommu x86_64-virtio-iommu aarch64-smmuv3"}
 HOST_TESTS=${HOST_TESTS:-1}
+if [ -n "${TEST:-}" ]; then README_CHECKS=${README_CHECKS:-0}; else README_CHECKS=${README_CHECKS:-1}; fi
 LOGDIR=${LOGDIR:-$VFIO_DMABUF_CACHE/logs/check-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$LOGDIR"
 all=$LOGDIR/results.tsv
@@ -26,6 +34,16 @@ start=$(date +%s)
 H=$TOP/tests/harness
 
 elapsed() { echo "$(( $(date +%s) - start ))s"; }
+. "$TOP/tests/harness/check-commands.sh"
+# ktap_results PREFIX: "ok N name # detail" lines on stdin -> result lines.
+ktap_results() {
+	awk '/^(not )?ok [0-9]+ / { st = /^not/ ? "FAIL" : "PASS"; sub(/^(not )?ok [0-9]+ /, "");
+		d = ""; if ((i = index($0, " # ")) > 0) { d = substr($0, i + 3); $0 = substr($0, 1, i - 1) }
+		if (d ~ /^SKIP/) { st = "SKIP"; sub(/^SKIP ?/, "", d) } print st "\t" $0 "\t" d }' |
+	while IFS=$'\t' read -r st name detail; do
+		record "$st" "$1$name" "$detail"
+	done
+}
 # record STATUS NAME DETAIL: one result line, printed as it happens.
 record() {
 	printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$all"
@@ -37,15 +55,29 @@ if [ "$HOST_TESTS" = 1 ]; then
 	hlog=$LOGDIR/host-tests.log
 	make -s -C "$TOP/tests/host" check O="$VFIO_DMABUF_CACHE/build/host" >"$hlog" 2>&1
 	hrc=$?
-	while IFS=$'\t' read -r st name detail; do
-		record "$st" "host/$name" "$detail"
-	done < <(awk '/^(not )?ok [0-9]+ / { st = /^not/ ? "FAIL" : "PASS"; sub(/^(not )?ok [0-9]+ /, "");
-		d = ""; if ((i = index($0, " # ")) > 0) { d = substr($0, i + 3); $0 = substr($0, 1, i - 1) }
-		if (d ~ /^SKIP/) { st = "SKIP"; sub(/^SKIP ?/, "", d) } print st "\t" $0 "\t" d }' "$hlog")
+	ktap_results host/ <"$hlog"
 	if [ $hrc -ne 0 ] && ! grep -q '^not ok' "$hlog"; then
 		record FAIL host/build "host tests did not build or run; log: $hlog"
 		tail -n 20 "$hlog" >&2
 	fi
+fi
+
+if [ "$HOST_TESTS" = 1 ]; then
+	# The host scripts, against stand-ins for QEMU and apt (tests/scripts).
+	for t in "$TOP"/tests/scripts/test_*.sh; do
+		slog=$LOGDIR/scripts-$(basename "$t" .sh).log
+		bash "$t" >"$slog" 2>&1
+		src=$?
+		ktap_results scripts/ <"$slog"
+		[ $src -eq 0 ] || grep -q '^not ok' "$slog" ||
+			record FAIL "scripts/$(basename "$t" .sh)" "exited $src; log: $slog"
+	done
+	# Drift of the kernel pins against the archive, whatever the cache holds.
+	plog=$LOGDIR/pins.log
+	REFRESH_INDEX=1 "$TOP/tests/harness/check-pins.sh" >"$plog" 2>&1
+	prc=$?
+	ktap_results pins/ <"$plog"
+	[ $prc -eq 0 ] || grep -q '^not ok' "$plog" || record FAIL pins/check "exited $prc; log: $plog"
 fi
 
 if [ "$HOST_TESTS" = 1 ]; then
@@ -92,6 +124,8 @@ for a in $arches; do
 			tail -n 5 "$LOGDIR/fetch-$s-$a.log" >&2
 			continue
 		fi
+		# A pin the archive no longer has, and what stood in for it.
+		grep '^pins:' "$LOGDIR/fetch-$s-$a.log" >&2 || true
 		if "$H/build-modules.sh" "$s" "$a" >"$LOGDIR/modules-$s-$a.log" 2>&1; then
 			record PASS "build/modules-$s-$a" "W=1, no warnings"
 			ready[$s-$a]=1
@@ -102,12 +136,13 @@ for a in $arches; do
 	done
 done
 
+lock_lines >"$LOGDIR/kernels.used"
+
 # Kernel style of everything that is kernel code (needs a linux-source).
 for s in $KERNELS; do
 	src=$(source_dir "$s") && [ -e "$src/.done" ] || continue
 	clog=$LOGDIR/checkpatch.log
-	if make -s -C "$TOP/vfio" checkpatch LINUX_SOURCE="$src" >"$clog" 2>&1 &&
-	   make -s -C "$TOP/tests/exporter" checkpatch LINUX_SOURCE="$src" >>"$clog" 2>&1 &&
+	if make -s -C "$TOP" checkpatch LINUX_SOURCE="$src" >"$clog" 2>&1 &&
 	   ! grep '^total:' "$clog" | grep -qv '0 errors, 0 warnings, 0 checks'; then
 		record PASS build/checkpatch "checkpatch.pl --strict from linux-source-$s: clean"
 	else
@@ -141,7 +176,9 @@ for s in $KERNELS; do
 			record FAIL "$tag/initramfs" "log: $vdir/initramfs.log"
 			continue
 		fi
-		"$H/run-vm.sh" "$m" "$s" "$vdir/initramfs.cpio.gz" "$vdir"
+		rrc=0
+		"$H/run-vm.sh" "$m" "$s" "$vdir/initramfs.cpio.gz" "$vdir" || rrc=$?
+		[ $rrc -eq 0 ] || record FAIL "$tag/runner" "run-vm.sh exited $rrc (the runner could not do its job); log: $vdir/console.log"
 		while IFS=$'\t' read -r st name detail; do
 			[ "$st" = FAIL ] && detail="$detail${detail:+; }log: $vdir/console.log"
 			record "$st" "$tag/$name" "$detail"
@@ -152,6 +189,12 @@ for s in $KERNELS; do
 		fi
 	done
 done
+
+if [ "$README_CHECKS" = 1 ]; then
+	check_demos
+	check_bench
+	check_commands
+fi
 
 p=$(grep -c '^PASS' "$all")
 f=$(grep -c '^FAIL' "$all")

@@ -107,7 +107,19 @@ newest_abi() {
 		awk '{ print $1 }' | sed "s/^linux-image-//; s/-$arch\$//" | sort -V | tail -n 1
 }
 
-candidate() { archive_versions "$1" "${2:-}" | head -n 1; }
+candidate() {
+	local vs
+	vs=$(archive_versions "$1" "${2:-}")
+	echo "${vs%%$'\n'*}"
+}
+
+# matching_version VERSION PACKAGE [APT-ARCH]: VERSION if the archive has
+# it for PACKAGE, else the newest it has.
+matching_version() {
+	local vs
+	vs=$(archive_versions "$2" "${3:-}")
+	if grep -qFx -- "$1" <<<"$vs"; then echo "$1"; else echo "${vs%%$'\n'*}"; fi
+}
 
 # series_pins SERIES ARCHES...: the lock lines of the newest ABI of SERIES
 # in the archive (what 'make kernels-lock' writes); fails if there is none.
@@ -130,12 +142,9 @@ series_pins() {
 			6.1) kbuild=linux-kbuild-6.1 ;;
 			*) kbuild=linux-kbuild-$abi ;;
 			esac
-			ver=$(archive_versions "$common" | grep -Fx "$src_ver" || candidate "$common")
-			echo "$s all headers-common $common $ver"
-			ver=$(archive_versions "$kbuild" amd64 | grep -Fx "$src_ver" || candidate "$kbuild" amd64)
-			echo "$s all kbuild $kbuild $ver"
-			ver=$(archive_versions "linux-source-$s" | grep -Fx "$src_ver" || candidate "linux-source-$s")
-			echo "$s all source linux-source-$s $ver"
+			echo "$s all headers-common $common $(matching_version "$src_ver" "$common")"
+			echo "$s all kbuild $kbuild $(matching_version "$src_ver" "$kbuild" amd64)"
+			echo "$s all source linux-source-$s $(matching_version "$src_ver" "linux-source-$s")"
 		fi
 	done
 }
@@ -147,17 +156,20 @@ series_pins() {
 #   "abi-gone"         rule 2 above: the series has to move
 #   "none"             nothing replaces it
 pin_status() {
-	local series=$1 arch=$2 role=$3 pkg=$4 ver=$5 lock=$6 use_cache=${7:-} aarch rel v abi
+	local series=$1 arch=$2 role=$3 pkg=$4 ver=$5 lock=$6 use_cache=${7:-} aarch rel v vs abi
 	aarch=$(pin_apt_arch "$role" "$arch")
 	if [ -n "$use_cache" ] && [ -f "$(deb_path "$pkg" "$ver" "$aarch")" ]; then
 		echo ok
 		return
 	fi
-	archive_versions "$pkg" "$aarch" | grep -qFx "$ver" && { echo ok; return; }
+	# (into a variable first: 'grep -q' on a pipe under pipefail can see
+	# the writer's SIGPIPE as a failure)
+	vs=$(archive_versions "$pkg" "$aarch")
+	grep -qFx -- "$ver" <<<"$vs" && { echo ok; return; }
 	rel=$(kernel_release_of "$ver")
-	v=$(archive_versions "$pkg" "$aarch" | while read -r c; do
-		[ "$(kernel_release_of "$c")" = "$rel" ] && { echo "$c"; break; }
-	done)
+	v=$(while read -r c; do
+		[ -n "$c" ] && [ "$(kernel_release_of "$c")" = "$rel" ] && { echo "$c"; break; }
+	done <<<"$vs")
 	[ -n "$v" ] && { echo "replaced $v"; return; }
 	# Is the ABI (the image package of the series and ARCH) gone?
 	case $role in
@@ -198,10 +210,10 @@ resolve_series() {
 		line=$(series_pins "$series" $arches) || { rm -f "$tmp"; die "series $series is gone from the Debian archive: nothing to move to"; }
 		{
 			grep -v "^$series " "$lock"
-			echo "# $(date -u +%F): the ABI of $series is gone from the archive: moved to $(echo "$line" | awk '$3 == "image" { print $4, $5; exit }')"
+			echo "# $(date -u +%F): the ABI of $series is gone from the archive: moved to $(echo "$line" | awk '$3 == "image" && !f++ { print $4, $5 }')"
 			echo "$line"
 		} >"$tmp"
-		msg "pins: the $series kernel $(lock_lines "$series" | awk '$3 == "image" { print $4 "=" $5; exit }') is gone from the Debian archive; using the newest of the series instead: $(echo "$line" | awk '$3 == "image" { print $4 "=" $5; exit }') (and its headers, kbuild, source)"
+		msg "pins: the $series kernel $(lock_lines "$series" | awk '$3 == "image" && !f++ { print $4 "=" $5 }') is gone from the Debian archive; using the newest of the series instead: $(echo "$line" | awk '$3 == "image" && !f++ { print $4 "=" $5 }') (and its headers, kbuild, source)"
 	else
 		cp "$lock" "$tmp"
 		for line in "${subs[@]}"; do

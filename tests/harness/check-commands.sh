@@ -1,0 +1,127 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# The commands the README gives, run by 'make check' as a newcomer runs
+# them, so that none of them can rot unseen (sourced by check.sh, which
+# provides record, LOGDIR, KERNELS, MACHINES).
+#
+#   demo/MACHINE          'make demo' (DEMO_MACHINE=MACHINE): exit 0, the
+#                         device's bytes, and after the unmap the IOMMU's
+#                         fault report for the demo's IOVA
+#   bench/smoke           'make bench' at a small size: exit 0, and every
+#                         figure line parses
+#   commands/...          make kernels-lock (OUT=), make reliability (OUT=),
+#                         make modules, make install and
+#                         uninstall (DESTDIR=), make debug-kernels up to the
+#                         configuration (build-debug-kernel.sh --config)
+# (make checkpatch is build/checkpatch, make check-host the host/ lines.)
+
+# demo_output_ok LOG MACHINE: "" if LOG is the output of a demo that
+# showed what the README promises, else why not.
+demo_output_ok() {
+	local log=$1 pat iova
+	pat=$(conf_get "$(machine_conf "$2")" fault_pattern)
+	grep -q '^DEMO: PASS' "$log" || { echo "no 'DEMO: PASS'"; return; }
+	grep -A1 '^\[5/6\]' "$log" | grep -q '"Hello from the edu device! It wrote this into a dma-buf' ||
+		{ echo "the device's bytes are not shown after step 5"; return; }
+	iova=$(sed -n 's/^\[4\/6\] .* at IOVA \(0x[0-9a-f]*\).*/\1/p' "$log")
+	[ -n "$iova" ] || { echo "no IOVA in step 4"; return; }
+	# The report lines the demo printed after step 6 ("         | ...").
+	awk '/^\[6\/6\]/ { s = 1 } s && /^ +\| / { sub(/^ +\| /, ""); print }' "$log" >"$log.fault"
+	grep -qE "$pat" "$log.fault" ||
+		{ echo "no IOMMU fault report (/$pat/) after the unmap"; return; }
+	# The report names the IOVA (arm-smmu-v3 prints it as a 64-bit word).
+	grep -oE '0x[0-9a-fA-F]+' "$log.fault" | while read -r a; do
+		[ $((a)) = $((iova)) ] && { echo found; break; }
+	done | grep -q found || echo "the fault report does not name IOVA $iova"
+}
+
+check_demos() {
+	local m log why rc
+	for m in x86_64-intel-iommu aarch64-smmuv3; do
+		[[ " $MACHINES " == *" $m "* ]] && [[ " $KERNELS " == *" 6.12 "* ]] || continue
+		msg "[$(elapsed)] make demo DEMO_MACHINE=$m"
+		log=$LOGDIR/demo-$m.log
+		rc=0
+		env -u TEST DEMO_MACHINE="$m" make -s -C "$TOP" demo >"$log" 2>&1 || rc=$?
+		if [ $rc != 0 ]; then
+			record FAIL "demo/$m" "make demo exited $rc: $(grep -m1 '^error:' "$log" | cut -c1-200); log: $log"
+			continue
+		fi
+		why=$(demo_output_ok "$log" "$m")
+		if [ -n "$why" ]; then
+			record FAIL "demo/$m" "$why; log: $log"
+		else
+			record PASS "demo/$m" "device bytes and the IOMMU fault after unmap shown"
+		fi
+	done
+}
+
+# A 'make bench' of a few seconds: the same program, smaller.
+check_bench() {
+	local m=x86_64-intel-iommu log rc bad n
+	[[ " $MACHINES " == *" $m "* ]] && [[ " $KERNELS " == *" 6.12 "* ]] || return 0
+	msg "[$(elapsed)] make bench (smoke size)"
+	log=$LOGDIR/bench-smoke.log
+	rc=0
+	env -u TEST KERNELS=6.12 MACHINES=$m BENCH_ARGS="--reps 3 --size 16 --seconds 0.5" \
+		make -s -C "$TOP" bench >"$log" 2>&1 || rc=$?
+	if [ $rc != 0 ]; then
+		record FAIL bench/smoke "make bench exited $rc; log: $log"
+		return
+	fi
+	bad=$(grep -E '^(BENCH|RATIO)' "$log" | awk '
+		$1 == "RATIO" && NF == 3 && $3 ~ /^[0-9]+(\.[0-9]+)?$/ { next }
+		$1 == "BENCH" && NF >= 4 && $3 ~ /^[0-9]+(\.[0-9]+)?$/ { next }
+		{ print }' | head -n 1)
+	n=$(grep -cE '^(BENCH|RATIO) ' "$log")
+	if [ -n "$bad" ]; then
+		record FAIL bench/smoke "a figure line does not parse: '$bad'; log: $log"
+	elif [ "$n" -lt 3 ] || ! grep -q '^RATIO ' "$log"; then
+		record FAIL bench/smoke "only $n figure lines; log: $log"
+	else
+		record PASS bench/smoke "$n figure lines, all parse"
+	fi
+}
+
+# run_command NAME COMMAND...: one README command, PASS if it exits 0.
+run_command() {
+	local name=$1 log=$LOGDIR/commands-${1//\//-}.log
+	shift
+	if "$@" >"$log" 2>&1; then
+		record PASS "commands/$name" ""
+	else
+		record FAIL "commands/$name" "'$*' failed; log: $log"
+		tail -n 5 "$log" >&2
+	fi
+}
+
+check_commands() {
+	local tmp a
+	tmp=$(mktemp -d "$LOGDIR/commands.XXXXXX")
+	msg "[$(elapsed)] the other commands of the README"
+	run_command kernels-lock env OUT="$tmp/kernels.lock" make -s -C "$TOP" kernels-lock
+	run_command reliability make -s -C "$TOP" reliability LOGDIR="$LOGDIR" OUT="$tmp/reliability.md"
+	run_command modules make -s -C "$TOP" modules KERNELS="$(echo "$KERNELS" | awk '{ print $1 }')"
+	run_command install-uninstall install_uninstall "$tmp/root"
+	# 'make debug-kernels' takes about an hour: run it up to the checked
+	# configuration, which is where a kernels.lock or config change breaks.
+	for a in amd64 arm64; do
+		run_command "debug-kernel-config-$a" "$TOP/tests/harness/build-debug-kernel.sh" --config 6.12 "$a"
+	done
+	rm -rf "$tmp"
+}
+
+# install_uninstall DESTDIR: 'make install' puts the library, headers,
+# pkg-config file and tools there; 'make uninstall' takes all of it away.
+install_uninstall() {
+	local d=$1 left
+	make -s -C "$TOP/libvfio-dmabuf" O="$VFIO_DMABUF_CACHE/build/install-check" \
+		install DESTDIR="$d" PREFIX=/usr || return 1
+	for f in usr/include/vfio-dmabuf.h usr/lib/libvfio-dmabuf.a usr/lib/pkgconfig/vfio-dmabuf.pc \
+		 usr/bin/vfio-dmabuf; do
+		[ -e "$d/$f" ] || { echo "make install did not install /$f"; return 1; }
+	done
+	make -s -C "$TOP/libvfio-dmabuf" O="$VFIO_DMABUF_CACHE/build/install-check" \
+		uninstall DESTDIR="$d" PREFIX=/usr || return 1
+	left=$(find "$d" -type f -o -type l)
+	[ -z "$left" ] || { echo "make uninstall left: $left"; return 1; }
+}
