@@ -39,13 +39,13 @@ for line in "${pins[@]}"; do
 			moved[$s]=$(series_pins "$s" amd64 arm64 2>/dev/null |
 				awk '$3 == "image" && !f++ { print $4 "=" $5 }')
 		fi
-		if [ -n "${moved[$s]}" ]; then
+		if [ -n "${moved[$s]}" ] && dpkg --compare-versions "${moved[$s]#*=}" gt "$v"; then
 			echo "ok $n $s/$a/$r # $p=$v: the ABI is gone; the series moves to ${moved[$s]}"
 		else
-			echo "not ok $n $s/$a/$r # $p=$v: the ABI is gone and the series has no image left in the archive"
+			echo "not ok $n $s/$a/$r # $p=$v: the ABI is gone and the series has no newer image in the archive (${moved[$s]:-none})"
 			bad=1
 		fi ;;
-	*) echo "not ok $n $s/$a/$r # $p=$v is not in the archive and nothing replaces it (no other build of kernel release $(kernel_release_of "$v"), and its ABI is still there)"
+	*) echo "not ok $n $s/$a/$r # $p=$v is not in the archive and nothing replaces it (no newer build of kernel release $(kernel_release_of "$v"), and its ABI is still there)"
 	   bad=1 ;;
 	esac
 done

@@ -12,12 +12,15 @@
 # undownloadable at once, and a new ABI (linux-image-6.1.0-57) eventually
 # removes the old one.  A pin that is neither cached nor in the archive is
 # therefore replaced, in this order, by:
-#   1. the newest build of the same package for the same kernel release;
+#   1. the newest build of the same package for the same kernel release,
+#      if it is newer than the pin (only a newer build supersedes one);
 #   2. if the ABI itself is gone (no linux-image-ABI-ARCH at all): the
 #      newest ABI of the series, for every package of the series, so that
-#      image, headers, kbuild and source still match.
-# Anything else (say a version that never existed, of a package that still
-# does) is an error: nothing replaces it.  Each replacement is said in one
+#      image, headers, kbuild and source still match; again only if that
+#      is newer than the pin.
+# Anything else (a version that never existed, of a package that still
+# does, say 6.1.192-9 beside the archive's 6.1.192-3) is an error: nothing
+# replaces it.  Each replacement is said in one
 # line; the pins actually used are the "effective lock",
 # $VFIO_DMABUF_CACHE/pins/kernels-HASH.lock (HASH of kernels.lock, so a
 # new kernels.lock starts afresh), which every script reads instead of
@@ -167,8 +170,11 @@ pin_status() {
 	vs=$(archive_versions "$pkg" "$aarch")
 	grep -qFx -- "$ver" <<<"$vs" && { echo ok; return; }
 	rel=$(kernel_release_of "$ver")
+	# Only a newer build supersedes a pin: one that only has older builds
+	# of its release beside it never existed (or was withdrawn).
 	v=$(while read -r c; do
-		[ -n "$c" ] && [ "$(kernel_release_of "$c")" = "$rel" ] && { echo "$c"; break; }
+		[ -n "$c" ] && [ "$(kernel_release_of "$c")" = "$rel" ] &&
+			dpkg --compare-versions "$c" gt "$ver" && { echo "$c"; break; }
 	done <<<"$vs")
 	[ -n "$v" ] && { echo "replaced $v"; return; }
 	# Is the ABI (the image package of the series and ARCH) gone?
@@ -187,7 +193,7 @@ pin_status() {
 # archive, writing the effective lock if anything had to be replaced.
 # Says each replacement on stderr; fails if nothing replaces a pin.
 resolve_series() {
-	local series=$1 lock eff tmp st line move=0 subs=() arches
+	local series=$1 lock eff tmp st line move=0 subs=() arches old new
 	local s a r p v
 	lock=$(lock_file)
 	while read -r s a r p v; do
@@ -196,7 +202,7 @@ resolve_series() {
 		ok) ;;
 		replaced*) subs+=("$s $a $r $p $v ${st#replaced }") ;;
 		abi-gone) move=1 ;;
-		*) die "pin $p=$v ($s $a $r) is neither cached nor in the Debian archive, and nothing replaces it: no other build of kernel release $(kernel_release_of "$v") and its ABI is still there; fix qemu-configs/kernels.lock or run 'make kernels-lock'" ;;
+		*) die "pin $p=$v ($s $a $r) is neither cached nor in the Debian archive, and nothing replaces it: no newer build of kernel release $(kernel_release_of "$v"), and its ABI is still there; fix qemu-configs/kernels.lock or run 'make kernels-lock'" ;;
 		esac
 	done < <(lock_lines "$series")
 	[ $move = 0 ] && [ ${#subs[@]} -eq 0 ] && return 0
@@ -208,6 +214,10 @@ resolve_series() {
 		arches=$(lock_lines "$series" | awk '$2 != "all" { print $2 }' | sort -u | tr '\n' ' ')
 		# shellcheck disable=SC2086
 		line=$(series_pins "$series" $arches) || { rm -f "$tmp"; die "series $series is gone from the Debian archive: nothing to move to"; }
+		old=$(lock_lines "$series" | awk '$3 == "image" && !f++ { print $5 }')
+		new=$(echo "$line" | awk '$3 == "image" && !f++ { print $5 }')
+		dpkg --compare-versions "$new" gt "$old" ||
+			{ rm -f "$tmp"; die "the $series kernel $old is gone from the Debian archive, and its newest kernel ($new) is not newer: nothing replaces it; fix qemu-configs/kernels.lock"; }
 		{
 			grep -v "^$series " "$lock"
 			echo "# $(date -u +%F): the ABI of $series is gone from the archive: moved to $(echo "$line" | awk '$3 == "image" && !f++ { print $4, $5 }')"

@@ -110,14 +110,19 @@ abi_gone_moves_series() {
 }
 
 never_existed() {
-	write_lock 6.1.0-56 6.1.192-2 6.1.999-1
+	never_existed_version 6.1.999-1	# a release that never was
+	never_existed_version 6.1.192-9	# a build newer than any of its release
+}
+never_existed_version() {
+	write_lock 6.1.0-56 6.1.192-2 "$1"
 	{ archive_abi 6.1.0-56 6.1.192-2
 	  echo "linux-kbuild-6.1 amd64 6.1.192-2"
+	  echo "linux-kbuild-6.1 amd64 6.1.192-3"
 	  echo "linux-source-6.1 all 6.1.192-2"; } >"$work/archive"
 	if harness resolve_series 6.1 2>"$work/err"; then
 		echo "resolve_series accepted a version that never existed"
 	fi
-	grep -q 'linux-kbuild-6.1=6.1.999-1 .*nothing replaces it' "$work/err" || echo "no clear error: $(cat "$work/err")"
+	grep -q "linux-kbuild-6.1=$1 .*nothing replaces it" "$work/err" || echo "no clear error: $(cat "$work/err")"
 	if check_pins >"$work/out"; then echo "check-pins passed a version that never existed"; fi
 	grep -q '^not ok .*6.1/all/kbuild # .*nothing replaces it' "$work/out" || echo "no 'not ok' line: $(cat "$work/out")"
 }
