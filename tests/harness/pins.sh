@@ -22,15 +22,17 @@
 # does, say 6.1.192-9 beside the archive's 6.1.192-3) is an error: nothing
 # replaces it.  Each replacement is said in one
 # line; the pins actually used are the "effective lock",
-# $VFIO_DMABUF_CACHE/pins/kernels-HASH.lock (HASH of kernels.lock, so a
-# new kernels.lock starts afresh), which every script reads instead of
-# kernels.lock once it exists.  'make kernels-lock' moves the pins on
+# $VFIO_DMABUF_CACHE/pins/kernels-HASH.lock (HASH of kernels.lock and of
+# this file, so a new lock or new rules start afresh), which every script
+# reads instead of kernels.lock once it exists.  'make kernels-lock' moves the pins on
 # purpose; tests/harness/check-pins.sh reports the drift on every run.
 
 PINS_DIR=$VFIO_DMABUF_CACHE/pins
 
+# Keyed by kernels.lock and by the rules in this file: a new lock, or new
+# rules, decide afresh.
 effective_lock() {
-	echo "$PINS_DIR/kernels-$(sha256sum "$LOCK" | cut -c1-16).lock"
+	echo "$PINS_DIR/kernels-$(cat "$LOCK" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-16).lock"
 }
 
 # The lock the scripts read: the effective one if a run made one.
