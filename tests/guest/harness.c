@@ -23,12 +23,20 @@ struct vt_test {
 	unsigned int timeout_s;
 };
 
+/* One vt_calloc() allocation: the arena is a list of them, newest first. */
+struct vt_block {
+	struct vt_block *next;
+	max_align_t data[];
+};
+
 /* Test table and per-child cleanup list: the runner is single-threaded and
  * these only exist for the life of one test program. */
 static struct vt_test vt_tests[VT_MAX_TESTS];
 static unsigned int vt_ntests;
 static struct { void (*fn)(void *); void *arg; } vt_defers[VT_MAX_DEFER];
 static unsigned int vt_ndefer;
+/* The test's arena (in its child): freed after the cleanups above ran. */
+static struct vt_block *vt_arena;
 /* Child -> parent: the result line's tail (reason), through a pipe. */
 static int vt_pipe = -1;
 
@@ -41,6 +49,19 @@ void vt_register(const char *name, vt_fn fn, unsigned int timeout_s)
 	vt_tests[vt_ntests++] = (struct vt_test){ name, fn, timeout_s };
 }
 
+void *vt_calloc(size_t n)
+{
+	struct vt_block *b = NULL;
+
+	if (n <= SIZE_MAX - sizeof(*b))
+		b = calloc(1, sizeof(*b) + n);
+	if (!b)
+		FAIL("vt_calloc(%zu): out of memory", n);
+	b->next = vt_arena;
+	vt_arena = b;
+	return b->data;
+}
+
 void vt_defer(void (*fn)(void *), void *arg)
 {
 	if (vt_ndefer == VT_MAX_DEFER)
@@ -49,11 +70,22 @@ void vt_defer(void (*fn)(void *), void *arg)
 	vt_defers[vt_ndefer++].arg = arg;
 }
 
-static void vt_run_defers(void)
+/*
+ * The end of a test, in its child: the deferred cleanups, newest first,
+ * then the arena, which they may still use.  A cleanup that FAILs ends up
+ * here again, and that call runs the rest.
+ */
+static void vt_cleanup(void)
 {
 	while (vt_ndefer) {
 		vt_ndefer--;
 		vt_defers[vt_ndefer].fn(vt_defers[vt_ndefer].arg);
+	}
+	while (vt_arena) {
+		struct vt_block *b = vt_arena;
+
+		vt_arena = b->next;
+		free(b);
 	}
 }
 
@@ -64,7 +96,7 @@ static __attribute__((noreturn)) void vt_end(int code, const char *fmt, va_list 
 
 	if (n > 0 && vt_pipe >= 0 && write(vt_pipe, buf, strlen(buf)) < 0)
 		perror("write");
-	vt_run_defers();
+	vt_cleanup();
 	_exit(code);
 }
 
@@ -123,7 +155,7 @@ void vt_child_result(int status, const char *what)
 		return;
 	if (WIFEXITED(status)) {
 		/* FAIL or SKIP: the child wrote why into our result pipe */
-		vt_run_defers();
+		vt_cleanup();
 		_exit(WEXITSTATUS(status));
 	}
 	FAIL("%s killed by signal %d (%s)", what, WTERMSIG(status),
@@ -279,7 +311,7 @@ int main(int argc, char **argv)
 			close(p[0]);
 			vt_pipe = p[1];
 			vt_tests[i].fn();
-			vt_run_defers();
+			vt_cleanup();
 			_exit(0);
 		}
 		close(p[1]);

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +33,29 @@ void vt_skip(const char *fmt, ...);
 /* Diagnostic line ("# ..."), shown in the console log. */
 __attribute__((format(printf, 1, 2)))
 void vt_info(const char *fmt, ...);
-/* Register cleanup run at the end of the test, also after a failure. */
+
+/*
+ * Lifetime of what a test sets up.  The runner calls the test function,
+ * and only after it has returned runs the test's deferred clean-ups
+ * (FAIL() and SKIP() run them from inside the test, then end it), so an
+ * object that a clean-up is given must outlive the test function's stack
+ * frame.  Such objects live on the test's arena: fixtures that defer
+ * their own clean-up (fx_open(), ...) return pointers to arena memory.
+ * Both calls below belong to the test's main thread, like FAIL().
+ */
+
+/*
+ * @n zeroed bytes on the test's arena, aligned for any type.  They stay
+ * valid until the test's deferred clean-ups have run, then they are freed
+ * (and the test's process exits).  FAILs the test when memory runs out.
+ */
+void *vt_calloc(size_t n);
+
+/*
+ * Register @fn(@arg), run at the end of the test, also after a FAIL or a
+ * SKIP; the last registered runs first.  @arg must outlive the test
+ * function: NULL, arena, heap or static memory, never the stack.
+ */
 void vt_defer(void (*fn)(void *), void *arg);
 
 /* Write @s to the file @path (a /proc or /sys knob): false, with errno set,
