@@ -34,23 +34,23 @@ TEST(fd_closed_after_map)
 {
 	struct vfio_dmabuf_test_stats st0, st1;
 	struct tx_buf *b;
-	struct fx fx;
+	struct fx *fx;
 	int fd;
 
-	fx_open(&fx, 0);
+	fx = fx_open(0);
 	b = tx_create(8 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0);
-	ASSERT_OK(fx_map_dmabuf_raw(fx_cfd(&fx), b->fd, 0, IOVA, b->size, RW));
+	ASSERT_OK(fx_map_dmabuf_raw(fx_cfd(fx), b->fd, 0, IOVA, b->size, RW));
 	fd = b->fd;
 	b->fd = -1;		/* the CPU mapping stays, the fd goes */
 	close(fd);
-	fx_verify_rw(fx.edu, -1, b->cpu, IOVA, b->size, 11);
+	fx_verify_rw(fx->edu, -1, b->cpu, IOVA, b->size, 11);
 	tx_stats(&st0);
 	munmap(b->cpu, b->size);
 	b->cpu = NULL;		/* now only the IOMMU mapping holds the buffer */
 	usleep(100000);
 	tx_stats(&st1);
 	ASSERT_EQ(st1.buffers_released, st0.buffers_released);
-	ASSERT_OK(fx_unmap_raw(fx_cfd(&fx), IOVA, b->size, 0, NULL));
+	ASSERT_OK(fx_unmap_raw(fx_cfd(fx), IOVA, b->size, 0, NULL));
 	tx_wait_released(st0.buffers_released + 1);
 }
 
@@ -142,13 +142,13 @@ TEST_TIMEOUT(kill9_with_live_mappings, 300)
 	else
 		ASSERT_GT(free1, free0 - 4096);
 	/* the group is usable again right away */
-	struct fx fx;
+	struct fx *fx;
 	struct tx_buf *b;
 
-	fx_open(&fx, 0);
+	fx = fx_open(0);
 	b = tx_create(4 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_STATIC, 0);
-	ASSERT_OK(fx_map_dmabuf_raw(fx_cfd(&fx), b->fd, 0, IOVA, b->size, RW));
-	fx_verify_rw(fx.edu, b->fd, b->cpu, IOVA, b->size, 99);
+	ASSERT_OK(fx_map_dmabuf_raw(fx_cfd(fx), b->fd, 0, IOVA, b->size, RW));
+	fx_verify_rw(fx->edu, b->fd, b->cpu, IOVA, b->size, 99);
 }
 
 /* One create/map/close/unmap cycle of a dma-buf of a size, layout and
@@ -180,16 +180,16 @@ TEST_TIMEOUT(map_unmap_cycles_free_memory, 300)
 	struct vfio_dmabuf_test_stats st0, st1;
 	long free0, free1;
 	size_t bytes = 0;
-	struct fx fx;
+	struct fx *fx;
 	int i;
 
-	fx_open(&fx, 0);
+	fx = fx_open(0);
 	for (i = 0; i < 16; i++)
-		map_unmap_cycle(&fx, i);
+		map_unmap_cycle(fx, i);
 	tx_stats(&st0);
 	free0 = fx_free_kb();
 	for (i = 0; i < 256; i++)
-		bytes += map_unmap_cycle(&fx, i);
+		bytes += map_unmap_cycle(fx, i);
 	tx_wait_released(st0.buffers_released + 256);
 	tx_stats(&st1);
 	free1 = fx_free_kb();
@@ -216,17 +216,17 @@ static void revoke_case(unsigned int revoke_flags)
 	struct tx_buf *b;
 	uint64_t unmapped;
 	uint8_t *mem;
-	struct fx fx;
+	struct fx *fx;
 	int cfd;
 
-	fx_open(&fx, 0);
-	cfd = fx_cfd(&fx);
+	fx = fx_open(0);
+	cfd = fx_cfd(fx);
 	b = tx_create(8 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0);
 	ASSERT_OK(fx_map_dmabuf_raw(cfd, b->fd, 0, IOVA, b->size, RW));
 	ASSERT_OK(get_state(cfd, IOVA, &s));
 	ASSERT_EQ(s.state, VFIO_DMABUF_STATE_MAPPED);
 	ASSERT_EQ(s.size, b->size);
-	fx_verify_rw(fx.edu, b->fd, b->cpu, IOVA, b->size, 21);
+	fx_verify_rw(fx->edu, b->fd, b->cpu, IOVA, b->size, 21);
 
 	fx_cpu_begin(b->fd);
 	memset(b->cpu + 4096, 0xee, 4096);
@@ -237,13 +237,13 @@ static void revoke_case(unsigned int revoke_flags)
 	tx_info(b, &info);
 	ASSERT_EQ(info.mapped, 0);	/* importer gave its sg_table back */
 	if (revoke_flags & VFIO_DMABUF_TEST_REVOKE_NOTIFY_ONLY) {
-		fx_expect_write_fault(fx.edu, b->fd, b->cpu + 4096, IOVA + 4096);
+		fx_expect_write_fault(fx->edu, b->fd, b->cpu + 4096, IOVA + 4096);
 	} else {
 		/* A revoked buffer has no CPU mapping: probe, then let the
 		 * exporter restore the buffer and look at the bytes again. */
 		uint8_t *cpu;
 
-		fx_expect_write_fault(fx.edu, -1, NULL, IOVA + 4096);
+		fx_expect_write_fault(fx->edu, -1, NULL, IOVA + 4096);
 		ASSERT_EQ(tx_revoke(b, VFIO_DMABUF_TEST_REVOKE_RESTORE), 0);
 		cpu = mmap(NULL, b->size, PROT_READ, MAP_SHARED, b->fd, 0);
 		ASSERT_TRUE(cpu != MAP_FAILED);
@@ -317,14 +317,14 @@ TEST(windows_share_one_attachment)
 	struct vfio_iommu_type1_dmabuf_state s;
 	int core_pins = -1;
 	struct tx_buf *b;
-	struct fx fx;
+	struct fx *fx;
 	int cfd;
 
-	fx_open(&fx, 0);
-	cfd = fx_cfd(&fx);
-	if (fx_pgsize(&fx) > pg)
+	fx = fx_open(0);
+	cfd = fx_cfd(fx);
+	if (fx_pgsize(fx) > pg)
 		SKIP("IOMMU page size %llu: the windows are 4 KiB aligned",
-		     (unsigned long long)fx_pgsize(&fx));
+		     (unsigned long long)fx_pgsize(fx));
 	b = tx_create(16 * pg, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0);
 	ASSERT_OK(fx_map_dmabuf_raw(cfd, b->fd, 0, w0, 16 * pg, RW));
 	ASSERT_OK(fx_map_dmabuf_raw(cfd, b->fd, 4 * pg, w1, 4 * pg, RW));
@@ -332,14 +332,14 @@ TEST(windows_share_one_attachment)
 	expect_exporter(b, &core_pins, 1, 1);
 
 	/* each window reaches its own slice of the buffer */
-	fx_verify_rw(fx.edu, b->fd, b->cpu + 4 * pg, w1, 4 * pg, 41);
-	fx_verify_rw(fx.edu, b->fd, b->cpu, w0, 16 * pg, 42);
-	fx_expect_write_fault(fx.edu, b->fd, b->cpu + 12 * pg, w2);
+	fx_verify_rw(fx->edu, b->fd, b->cpu + 4 * pg, w1, 4 * pg, 41);
+	fx_verify_rw(fx->edu, b->fd, b->cpu, w0, 16 * pg, 42);
+	fx_expect_write_fault(fx->edu, b->fd, b->cpu + 12 * pg, w2);
 
 	/* unmapping one window leaves the others and the attachment alone */
 	ASSERT_OK(fx_unmap_raw(cfd, w0, 16 * pg, 0, NULL));
 	expect_exporter(b, &core_pins, 1, 1);
-	fx_verify_rw(fx.edu, b->fd, b->cpu + 4 * pg, w1, 4 * pg, 43);
+	fx_verify_rw(fx->edu, b->fd, b->cpu + 4 * pg, w1, 4 * pg, 43);
 
 	/* one revocation reaches every window */
 	ASSERT_EQ(tx_revoke(b, 0), 0);
@@ -348,7 +348,7 @@ TEST(windows_share_one_attachment)
 	ASSERT_OK(get_state(cfd, w2, &s));
 	ASSERT_EQ(s.state, VFIO_DMABUF_STATE_REVOKED);
 	expect_exporter(b, &core_pins, 1, 0);
-	fx_expect_write_fault(fx.edu, -1, NULL, w1);
+	fx_expect_write_fault(fx->edu, -1, NULL, w1);
 
 	/* a revoked buffer cannot be mapped; a restored one attaches afresh */
 	ASSERT_ERRNO(fx_map_dmabuf_raw(cfd, b->fd, 0, w3, 4 * pg, RW), ENODEV);
@@ -359,7 +359,7 @@ TEST(windows_share_one_attachment)
 	ASSERT_EQ(s.state, VFIO_DMABUF_STATE_MAPPED);
 	ASSERT_OK(get_state(cfd, w1, &s));
 	ASSERT_EQ(s.state, VFIO_DMABUF_STATE_REVOKED);
-	fx_verify_rw(fx.edu, b->fd, b->cpu, w3, 4 * pg, 44);
+	fx_verify_rw(fx->edu, b->fd, b->cpu, w3, 4 * pg, 44);
 
 	/* the old attachment goes with its last window, the new with its own */
 	ASSERT_OK(fx_unmap_raw(cfd, w1, 4 * pg, 0, NULL));
@@ -376,14 +376,14 @@ TEST(get_state_errors)
 	uint8_t *mem = fx_alloc(8192);
 	uint64_t iova = IOVA + 0x100000;
 	struct tx_buf *b;
-	struct fx fx;
+	struct fx *fx;
 	int cfd;
 
-	fx_open(&fx, 0);
-	cfd = fx_cfd(&fx);
+	fx = fx_open(0);
+	cfd = fx_cfd(fx);
 	b = tx_create(4 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_STATIC, 0);
 	ASSERT_OK(fx_map_dmabuf_raw(cfd, b->fd, 0, IOVA, b->size, RW));
-	ASSERT_OK(vfd_dma_map_mem(fx.c, mem, 8192, &iova, VFD_DMA_RW));
+	ASSERT_OK(vfd_dma_map_mem(fx->c, mem, 8192, &iova, VFD_DMA_RW));
 	ASSERT_ERRNO(get_state(cfd, IOVA + 0x200000, &s), ENOENT);
 	ASSERT_ERRNO(get_state(cfd, iova, &s), EINVAL);		/* MAP_DMA mapping */
 	ASSERT_ERRNO(get_state(cfd, IOVA + 4096, &s), EINVAL);	/* not its start */

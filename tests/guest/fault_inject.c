@@ -132,7 +132,7 @@ static void fi_sweep(struct fi *f, const char *what, fi_op op, fi_check check,
 /* ---- MAP_DMABUF ---- */
 
 struct map_ctx {
-	struct fx fx;
+	struct fx *fx;
 	int cfd;
 	struct tx_buf *keep;	/* mapped at IOVA_KEEP throughout */
 	int fd;			/* the buffer the operation maps */
@@ -173,8 +173,8 @@ static void map_probe_unmapped(struct map_ctx *c)
 	fx_cpu_begin(c->keep->fd);
 	memset(c->keep->cpu + 4096, 0x3c, FAULT_PROBE_BYTES);
 	fx_cpu_end(c->keep->fd);
-	ASSERT_OK(vfd_edu_dma_to_device(c->fx.edu, IOVA_KEEP + 4096, 0, FAULT_PROBE_BYTES, 0));
-	fx_edu_write(c->fx.edu, c->iova, FAULT_PROBE_BYTES);
+	ASSERT_OK(vfd_edu_dma_to_device(c->fx->edu, IOVA_KEEP + 4096, 0, FAULT_PROBE_BYTES, 0));
+	fx_edu_write(c->fx->edu, c->iova, FAULT_PROBE_BYTES);
 	if (c->fd >= 0)
 		fx_cpu_begin(c->fd);
 	for (i = 0; i < 4096; i++)
@@ -197,7 +197,7 @@ static void map_check(void *arg, bool ok)
 		ASSERT_OK(ioctl(c->cfd, VFIO_IOMMU_DMABUF_GET_STATE, &s));
 		ASSERT_EQ(s.state, VFIO_DMABUF_STATE_MAPPED);
 		if (c->verified++ % 8 == 0)
-			fx_verify_rw(c->fx.edu, c->fd, c->cpu, c->iova, c->size, c->verified);
+			fx_verify_rw(c->fx->edu, c->fd, c->cpu, c->iova, c->size, c->verified);
 	} else {
 		ASSERT_ERRNO(ioctl(c->cfd, VFIO_IOMMU_DMABUF_GET_STATE, &s), ENOENT);
 		map_probe_unmapped(c);
@@ -222,8 +222,8 @@ static void map_undo(void *arg)
 static void map_setup(struct map_ctx *c)
 {
 	memset(c, 0, sizeof(*c));
-	fx_open(&c->fx, 0);
-	c->cfd = fx_cfd(&c->fx);
+	c->fx = fx_open(0);
+	c->cfd = fx_cfd(c->fx);
 	c->iova = IOVA_TRY;
 	c->keep = tx_create(4 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER,
 			    VFIO_DMABUF_TEST_MODE_STATIC, 0);
@@ -236,7 +236,7 @@ static void map_sweep(struct fi *f, struct map_ctx *c, const char *what)
 		tx_info(c->tx, &c->before);
 	fi_sweep(f, what, map_op, map_check, map_undo, c);
 	/* the mapping that was there all along still works */
-	fx_verify_rw(c->fx.edu, c->keep->fd, c->keep->cpu, IOVA_KEEP, c->keep->size, 77);
+	fx_verify_rw(c->fx->edu, c->keep->fd, c->keep->cpu, IOVA_KEEP, c->keep->size, 77);
 	FIGURE_FI(what, f);
 }
 
@@ -360,7 +360,7 @@ static void boundary_next(struct boundary_ctx *b)
 
 	do
 		boundary = IOVA_BOUNDARY + b->boundaries++ * BOUNDARY_STRIDE;
-	while (!fx_iova_usable(&b->m.fx, boundary - 2 * 4096, 3 * 4096));
+	while (!fx_iova_usable(b->m.fx, boundary - 2 * 4096, 3 * 4096));
 
 	ASSERT_OK(fx_map_dmabuf_raw(b->m.cfd, b->anchor->fd, 0, boundary - 2 * 4096, 4096, RW));
 	b->m.iova = boundary - 4096;
@@ -399,7 +399,7 @@ TEST_TIMEOUT(map_across_page_table_boundary, 600)
 	boundary_next(&b);
 	tx_info(b.m.tx, &b.m.before);
 	fi_sweep(&f, "map_across_page_table_boundary", map_op, boundary_check, boundary_undo, &b);
-	fx_verify_rw(b.m.fx.edu, b.m.keep->fd, b.m.keep->cpu, IOVA_KEEP, b.m.keep->size, 78);
+	fx_verify_rw(b.m.fx->edu, b.m.keep->fd, b.m.keep->cpu, IOVA_KEEP, b.m.keep->size, 78);
 	FIGURE_FI("map_across_page_table_boundary", &f);
 }
 
@@ -437,7 +437,7 @@ static void dma_map_check(void *arg, bool ok)
 	if (ok) {
 		/* the device copies the first page into the second */
 		fx_fill(b->m.cpu, 64, ++b->m.verified);
-		fx_edu_roundtrip(b->m.fx.edu, b->m.iova, b->m.iova + 4096, 64);
+		fx_edu_roundtrip(b->m.fx->edu, b->m.iova, b->m.iova + 4096, 64);
 		ASSERT_EQ(fx_check(b->m.cpu + 4096, 64, b->m.verified), -1);
 	} else {
 		map_probe_unmapped(&b->m);
@@ -470,7 +470,7 @@ TEST_TIMEOUT(map_dma_across_page_table_boundary, 600)
 	boundary_next(&b);
 	fi_sweep(&f, "map_dma_across_page_table_boundary", dma_map_op, dma_map_check,
 		 boundary_undo, &b);
-	fx_verify_rw(b.m.fx.edu, b.m.keep->fd, b.m.keep->cpu, IOVA_KEEP, b.m.keep->size, 79);
+	fx_verify_rw(b.m.fx->edu, b.m.keep->fd, b.m.keep->cpu, IOVA_KEEP, b.m.keep->size, 79);
 	FIGURE_FI("map_dma_across_page_table_boundary", &f);
 	ASSERT_OK(fx_unmap_raw(b.m.cfd, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL, NULL));
 	munmap(huge, 2 << 20);
@@ -479,7 +479,7 @@ TEST_TIMEOUT(map_dma_across_page_table_boundary, 600)
 /* ---- attaching a second group: a new IOMMU domain, replay ---- */
 
 struct attach_ctx {
-	struct fx fx;
+	struct fx *fx;
 	int cfd;
 	struct tx_buf *a, *b;	/* dma-buf windows at IOVA_KEEP, IOVA_TRY */
 	char name[64];		/* edu #1 */
@@ -502,9 +502,9 @@ static void attach_check(void *arg, bool ok)
 	ASSERT_OK(ioctl(c->group, VFIO_GROUP_GET_STATUS, &st));
 	ASSERT_EQ(!!(st.flags & VFIO_GROUP_FLAGS_CONTAINER_SET), ok);
 	/* the first group's mappings work whatever happened to the second */
-	fx_verify_rw(c->fx.edu, c->a->fd, c->a->cpu, IOVA_KEEP, c->a->size, ++c->verified);
+	fx_verify_rw(c->fx->edu, c->a->fd, c->a->cpu, IOVA_KEEP, c->a->size, ++c->verified);
 	if (c->verified % 4 == 1)
-		fx_verify_rw(c->fx.edu, c->b->fd, c->b->cpu, IOVA_TRY, c->b->size,
+		fx_verify_rw(c->fx->edu, c->b->fd, c->b->cpu, IOVA_TRY, c->b->size,
 			     ++c->verified);
 }
 
@@ -539,11 +539,11 @@ TEST_TIMEOUT(attach_group_replay, 900)
 	char path[64];
 	struct fi f;
 
-	fx_open(&c.fx, 0);
+	c.fx = fx_open(0);
 	fi_open(&f);
 	if (vfd_edu_find(NULL, 1, c.name, sizeof(c.name), &err) < 0)
 		SKIP("no second edu device: %s", err.msg);
-	c.cfd = fx_cfd(&c.fx);
+	c.cfd = fx_cfd(c.fx);
 	fx_force_new_domain();	/* so that the second group gets a domain to replay into */
 	c.a = tx_create(4 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_STATIC, 0);
 	c.b = tx_create(1 << 20, VFIO_DMABUF_TEST_KIND_CHUNKED, VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0);
@@ -555,7 +555,7 @@ TEST_TIMEOUT(attach_group_replay, 900)
 	fi_sweep(&f, "attach_group_replay", attach_op, attach_check, attach_undo, &c);
 	close(c.group);
 	/* and the replay that finally happens is a working one */
-	e1 = fx_add_edu(&c.fx, 1);
+	e1 = fx_add_edu(c.fx, 1);
 	fx_verify_rw(e1, c.b->fd, c.b->cpu, IOVA_TRY, c.b->size, 500);
 	FIGURE_FI("attach_group_replay", &f);
 }
@@ -563,7 +563,7 @@ TEST_TIMEOUT(attach_group_replay, 900)
 /* ---- UNMAP_DMA of dma-buf windows ---- */
 
 struct unmap_ctx {
-	struct fx fx;
+	struct fx *fx;
 	int cfd;
 	struct tx_buf *b;
 };
@@ -587,7 +587,7 @@ static void unmap_check(void *arg, bool ok)
 
 	if (ok) {
 		ASSERT_ERRNO(ioctl(c->cfd, VFIO_IOMMU_DMABUF_GET_STATE, &s), ENOENT);
-		fx_expect_write_fault(c->fx.edu, -1, NULL, IOVA_TRY);
+		fx_expect_write_fault(c->fx->edu, -1, NULL, IOVA_TRY);
 	} else {
 		ASSERT_OK(ioctl(c->cfd, VFIO_IOMMU_DMABUF_GET_STATE, &s));
 	}
@@ -608,9 +608,9 @@ TEST_TIMEOUT(unmap_windows, 600)
 	struct unmap_ctx c = { 0 };
 	struct fi f;
 
-	fx_open(&c.fx, 0);
+	c.fx = fx_open(0);
 	fi_open(&f);
-	c.cfd = fx_cfd(&c.fx);
+	c.cfd = fx_cfd(c.fx);
 	c.b = tx_create(8 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0);
 	unmap_redo(&c);
 	fi_sweep(&f, "unmap_windows", unmap_op, unmap_check, unmap_redo, &c);
@@ -621,7 +621,7 @@ TEST_TIMEOUT(unmap_windows, 600)
 /* ---- VFIO_IOMMU_GET_INFO with its capability chain ---- */
 
 struct info_ctx {
-	struct fx fx;
+	struct fx *fx;
 	int cfd;
 	union {
 		struct vfio_iommu_type1_info info;
@@ -663,9 +663,9 @@ TEST_TIMEOUT(get_info_caps, 300)
 	struct info_ctx c = { 0 };
 	struct fi f;
 
-	fx_open(&c.fx, 0);
+	c.fx = fx_open(0);
 	fi_open(&f);
-	c.cfd = fx_cfd(&c.fx);
+	c.cfd = fx_cfd(c.fx);
 	fi_sweep(&f, "get_info_caps", info_op, info_check, info_undo, &c);
 	ASSERT_GT(f.enomem, 0);
 	FIGURE_FI("get_info_caps", &f);

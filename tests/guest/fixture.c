@@ -24,12 +24,12 @@ static void fx_close(void *arg)
 	vfd_container_close(fx->c);
 }
 
-void fx_open(struct fx *fx, unsigned int index)
+struct fx *fx_open(unsigned int index)
 {
+	struct fx *fx = vt_calloc(sizeof(*fx));
 	struct vfd_error err = { 0 };
 	int r;
 
-	memset(fx, 0, sizeof(*fx));
 	r = vfd_edu_find(NULL, index, fx->name, sizeof(fx->name), &err);
 	if (r == -ENODEV)
 		SKIP("no edu device #%u in this guest", index);
@@ -45,6 +45,7 @@ void fx_open(struct fx *fx, unsigned int index)
 	r = vfd_container_iommu_info(fx->c, &fx->info);
 	if (r < 0)
 		FAIL("vfd_container_iommu_info: %s", vfd_container_errmsg(fx->c));
+	return fx;
 }
 
 static void fx_close_edu(void *arg)

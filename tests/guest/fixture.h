@@ -29,8 +29,9 @@ struct fx {
 };
 
 /* Open a type1 container and edu device number @index (0 or 1); FAILs (or
- * SKIPs when the guest has no such device).  Closed at the end of the test. */
-void fx_open(struct fx *fx, unsigned int index);
+ * SKIPs when the guest has no such device).  On the test's arena; closed at
+ * the end of the test. */
+struct fx *fx_open(unsigned int index);
 /* Add edu device @index to an open container (second group). */
 struct vfd_edu *fx_add_edu(struct fx *fx, unsigned int index);
 int fx_cfd(const struct fx *fx);

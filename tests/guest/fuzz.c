@@ -180,7 +180,7 @@ struct rec {
 };
 
 struct fz {
-	struct fx fx;
+	struct fx *fx;
 	int cfd;
 	uint64_t pg, rng, seed, call;
 	/* IOVA landmarks */
@@ -289,7 +289,7 @@ static void m_del(struct fz *z, unsigned int i)
 
 static bool iova_valid(const struct fz *z, uint64_t a, uint64_t s)
 {
-	const struct vfd_iommu_info *in = &z->fx.info;
+	const struct vfd_iommu_info *in = &z->fx->info;
 
 	if (!in->ranges_reported)
 		return true;
@@ -1007,10 +1007,10 @@ static void do_get_info(struct fz *z)
 	if (call(z, IOC_INFO, VFIO_IOMMU_GET_INFO, p, want, -1))
 		return;
 	out = (void *)p;
-	if (!(out->flags & VFIO_IOMMU_INFO_PGSIZES) || out->iova_pgsizes != z->fx.info.pgsizes)
+	if (!(out->flags & VFIO_IOMMU_INFO_PGSIZES) || out->iova_pgsizes != z->fx->info.pgsizes)
 		ZFAIL("call %" PRIu64 ": GET_INFO flags 0x%x pgsizes 0x%llx, expected 0x%" PRIx64,
 		      z->call - 1, out->flags, (unsigned long long)out->iova_pgsizes,
-		      z->fx.info.pgsizes);
+		      z->fx->info.pgsizes);
 	if (a.argsz < z->info_needed) {
 		if (a.argsz >= sizeof(*out) && out->argsz != z->info_needed)
 			ZFAIL("call %" PRIu64 ": GET_INFO asks for argsz %u, before %zu", z->call - 1,
@@ -1322,7 +1322,7 @@ static void canary_check(struct fz *z)
 	} else {
 		z->canary_survived++;	/* the same mapping as at the last check */
 	}
-	fx_verify_rw(z->fx.edu, z->canary_fd, z->canary_cpu, z->canary_iova,
+	fx_verify_rw(z->fx->edu, z->canary_fd, z->canary_cpu, z->canary_iova,
 		     CANARY_PAGES * 4096ull, (uint32_t)z->call);
 	z->canary_checks++;
 	data_checks(z);
@@ -1356,14 +1356,14 @@ static void data_checks(struct fz *z)
 			continue;
 		cpu = f->cpu + m->off;
 		if (!m->revoked && m->flags == RW && !live) {
-			fx_verify_rw(z->fx.edu, f->fd, cpu, m->iova, m->size, (uint32_t)z->call);
+			fx_verify_rw(z->fx->edu, f->fd, cpu, m->iova, m->size, (uint32_t)z->call);
 			z->live_checks++;
 			live = true;
 		} else if (m->revoked && !dead) {
 			fx_cpu_begin(f->fd);
 			memset(cpu, 0xee, 4096);
 			fx_cpu_end(f->fd);
-			fx_edu_write(z->fx.edu, m->iova, FAULT_PROBE_BYTES);
+			fx_edu_write(z->fx->edu, m->iova, FAULT_PROBE_BYTES);
 			fx_cpu_begin(f->fd);
 			for (unsigned int b = 0; b < 4096; b++)
 				if (cpu[b] != 0xee)
@@ -1400,8 +1400,8 @@ static void audit(struct fz *z)
 			      (unsigned long long)s.size, m->dmabuf ? "dma-buf" : "MAP_DMA", m->size,
 			      m->revoked ? "revoked" : "");
 	}
-	if (vfd_container_iommu_info(z->fx.c, &info) < 0)
-		ZFAIL("GET_INFO: %s", vfd_container_errmsg(z->fx.c));
+	if (vfd_container_iommu_info(z->fx->c, &info) < 0)
+		ZFAIL("GET_INFO: %s", vfd_container_errmsg(z->fx->c));
 	if (info.dma_avail != z->limit - z->n)
 		ZFAIL("audit at call %" PRIu64 ": %u DMA entries left, the model has %u of %u",
 		      z->call, info.dma_avail, z->n, z->limit);
@@ -1475,7 +1475,7 @@ static void setup_fds(struct fz *z)
 	ASSERT_OK(pipe2(pp, O_CLOEXEC));
 	add_fd(z, "pipe", FK_NOT_DMABUF, pp[1]);
 	add_fd(z, "container", FK_NOT_DMABUF, z->cfd);
-	add_fd(z, "edu-device", FK_NOT_DMABUF, vfd_device_fd(vfd_edu_device(z->fx.edu)));
+	add_fd(z, "edu-device", FK_NOT_DMABUF, vfd_device_fd(vfd_edu_device(z->fx->edu)));
 	add_fd(z, "O_PATH", FK_BADF, open("/dev/null", O_PATH | O_CLOEXEC));
 	fd = dup2(0, 900);	/* a number nothing else will get */
 	close(fd);
@@ -1490,7 +1490,7 @@ static void setup_fds(struct fz *z)
 
 static void setup_landmarks(struct fz *z)
 {
-	const struct vfd_iommu_info *in = &z->fx.info;
+	const struct vfd_iommu_info *in = &z->fx->info;
 	uint64_t pg = z->pg;
 	static const uint64_t fixed[] = {
 		0, 1, 4095, 4096, 4097, 1ull << 32, (1ull << 32) - 4096, 1ull << 63,
@@ -1555,9 +1555,9 @@ static void fuzz_body(void)
 	vt_info("fuzz seed 0x%llx, %" PRIu64 " calls (VFD_FUZZ_SEED, VFD_FUZZ_CALLS)", seed, n);
 	z->limit = ENTRY_LIMIT;
 
-	fx_open(&z->fx, 0);
-	z->cfd = fx_cfd(&z->fx);
-	z->pg = fx_pgsize(&z->fx);
+	z->fx = fx_open(0);
+	z->cfd = fx_cfd(z->fx);
+	z->pg = fx_pgsize(z->fx);
 	z->frng = seed ^ 0x5deece66dull;	/* a stream of its own */
 	z->fail_pct = fail_pct();
 	if (z->fail_pct) {
@@ -1571,8 +1571,8 @@ static void fuzz_body(void)
 				z->fail_pct);
 	}
 	ASSERT_EQ(z->pg, 4096);
-	ASSERT_TRUE(z->fx.info.dma_avail_reported);
-	ASSERT_EQ(z->fx.info.dma_avail, ENTRY_LIMIT);
+	ASSERT_TRUE(z->fx->info.dma_avail_reported);
+	ASSERT_EQ(z->fx->info.dma_avail, ENTRY_LIMIT);
 	{
 		struct vfio_iommu_type1_info gi = { .argsz = sizeof(gi) };
 
@@ -1589,13 +1589,13 @@ static void fuzz_body(void)
 	ASSERT_OK(mprotect(z->mem + MEM_PAGES * z->pg, z->pg, PROT_NONE));
 	ASSERT_OK(mprotect(z->arg + sysconf(_SC_PAGESIZE), (size_t)sysconf(_SC_PAGESIZE), PROT_NONE));
 
-	for (uint32_t i = 0; i < z->fx.info.nr_ranges; i++)
+	for (uint32_t i = 0; i < z->fx->info.nr_ranges; i++)
 		vt_info("usable IOVA range %u: [0x%" PRIx64 ", 0x%" PRIx64 "]", i,
-			z->fx.info.ranges[i].start, z->fx.info.ranges[i].end);
-	z->hot = fx_iova_at_or_above(&z->fx, 0x40000000ull, 32 * MiB);
+			z->fx->info.ranges[i].start, z->fx->info.ranges[i].end);
+	z->hot = fx_iova_at_or_above(z->fx, 0x40000000ull, 32 * MiB);
 	/* the canary lives far above the busy window, where only large or
 	 * ALL unmaps reach it */
-	z->canary_iova = fx_iova_at_or_above(&z->fx, 1ull << 38, MiB);
+	z->canary_iova = fx_iova_at_or_above(z->fx, 1ull << 38, MiB);
 	setup_fds(z);
 	z->canary_fd = tx_new(VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_STATIC, 0, 0,
 			      CANARY_PAGES * 4096ull);
@@ -1649,7 +1649,7 @@ static void fuzz_body(void)
 		ZFAIL("UNMAP_DMA(ALL) at the end unmapped 0x%" PRIx64 ", the model has 0x%" PRIx64
 		      " in %u mappings", got, total, z->n);
 	z->n = 0;
-	ASSERT_OK(vfd_container_iommu_info(z->fx.c, &info));
+	ASSERT_OK(vfd_container_iommu_info(z->fx->c, &info));
 	ASSERT_EQ(info.dma_avail, ENTRY_LIMIT);
 	for (unsigned int i = 0; i < z->nfds; i++)
 		if (!strncmp(z->fds[i].name, "tx", 2)) {
@@ -1724,24 +1724,24 @@ TEST(top_of_iova_space)
 	unsigned long long known = 0;
 	long free0, free1;
 	struct tx_buf *b;
-	struct fx fx;
+	struct fx *fx;
 	int cfd, st;
 	pid_t pid;
 
-	fx_open(&fx, 0);
-	cfd = fx_cfd(&fx);
+	fx = fx_open(0);
+	cfd = fx_cfd(fx);
 	b = tx_create(2 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_STATIC, 0);
 	/* ours: never a range that ends at 2^64, usable or not */
 	ASSERT_ERRNO(fx_map_dmabuf_raw(cfd, b->fd, 0, top, 4096, RW), EINVAL);
 	ASSERT_ERRNO(fx_map_dmabuf_raw(cfd, b->fd, 0, top - 4096, 8192, RW), EINVAL);
 	ASSERT_ERRNO(fx_map_dmabuf_raw(cfd, b->fd, 0xfffffffffffff000ull, 0x40000000, 4096, RW),
 		     EINVAL);
-	if (fx_iova_usable(&fx, top - 4096, 4096)) {
+	if (fx_iova_usable(fx, top - 4096, 4096)) {
 		/* the page below it is fine */
 		ASSERT_OK(fx_map_dmabuf_raw(cfd, b->fd, 0, top - 4096, 4096, RW));
 		ASSERT_OK(fx_unmap_raw(cfd, top - 4096, 4096, 0, NULL));
 	}
-	if (!fx_iova_usable(&fx, top, 4096))
+	if (!fx_iova_usable(fx, top, 4096))
 		return;		/* nothing can end at 2^64 here */
 	vt_knob("VFD_KNOWN_BUGS", &known);
 	if (!known) {
@@ -1751,10 +1751,10 @@ TEST(top_of_iova_space)
 		return;
 	}
 	/* a process maps 64 MiB ending at 2^64 with MAP_DMA and exits */
-	vfd_edu_close(fx.edu);
-	vfd_container_close(fx.c);
-	fx.edu = NULL;
-	fx.c = NULL;
+	vfd_edu_close(fx->edu);
+	vfd_container_close(fx->c);
+	fx->edu = NULL;
+	fx->c = NULL;
 	free0 = fx_free_kb();
 	pid = fork();
 	ASSERT_GE(pid, 0);

@@ -70,10 +70,10 @@ TEST(device_info_regions_config)
 	uint16_t vendor = 0;
 	size_t len;
 	void *bar;
-	struct fx fx;
+	struct fx *fx;
 
-	fx_open(&fx, 0);
-	d = vfd_edu_device(fx.edu);
+	fx = fx_open(0);
+	d = vfd_edu_device(fx->edu);
 	ASSERT_OK(vfd_device_info(d, &di));
 	ASSERT_EQ(di.bus, VFD_BUS_PCI);
 	ASSERT_EQ(di.vendor_id, 0x1234);
@@ -88,7 +88,7 @@ TEST(device_info_regions_config)
 	id = *(volatile uint32_t *)bar;
 	ASSERT_OK(vfd_region_read(d, 0, 0, &id2, 4));
 	ASSERT_EQ(id, id2);
-	ASSERT_EQ(id, vfd_edu_id(fx.edu));
+	ASSERT_EQ(id, vfd_edu_id(fx->edu));
 	ASSERT_NEG(vfd_region_read(d, 0, (1 << 20) - 2, &id2, 4), EINVAL);
 	ASSERT_OK(vfd_pci_config_read16(d, 0, &vendor));
 	ASSERT_EQ(vendor, 0x1234);
@@ -100,13 +100,13 @@ TEST(msi_interrupt_eventfd)
 {
 	struct vfd_irq_info ii;
 	struct vfd_device *d;
-	struct fx fx;
+	struct fx *fx;
 	uint32_t v = 0x11;
 	uint64_t n;
 	int efd;
 
-	fx_open(&fx, 0);
-	d = vfd_edu_device(fx.edu);
+	fx = fx_open(0);
+	d = vfd_edu_device(fx->edu);
 	ASSERT_OK(vfd_irq_info(d, VFD_PCI_INTX_IRQ, &ii));
 	ASSERT_EQ(ii.count, 1);
 	ASSERT_OK(vfd_irq_info(d, VFD_PCI_MSI_IRQ, &ii));
@@ -137,12 +137,12 @@ static bool event(int efd, int ms)
 TEST(intx_mask_unmask_trigger)
 {
 	struct vfd_device *d;
-	struct fx fx;
+	struct fx *fx;
 	uint32_t v = 0x22;
 	int efd;
 
-	fx_open(&fx, 0);
-	d = vfd_edu_device(fx.edu);
+	fx = fx_open(0);
+	d = vfd_edu_device(fx->edu);
 	ASSERT_OK(vfd_irq_enable_new(d, VFD_PCI_INTX_IRQ, 1, &efd));
 	/* edu asserts INTx (its MSI is off) until the status is acked */
 	ASSERT_OK(vfd_region_write(d, 0, VFD_EDU_REG_IRQ_RAISE, &v, 4));
@@ -171,19 +171,19 @@ TEST(intx_mask_unmask_trigger)
 TEST(reset)
 {
 	struct vfd_device_info di;
-	struct fx fx;
+	struct fx *fx;
 	int r;
 
-	fx_open(&fx, 0);
-	ASSERT_OK(vfd_device_info(vfd_edu_device(fx.edu), &di));
-	r = vfd_device_reset(vfd_edu_device(fx.edu));
+	fx = fx_open(0);
+	ASSERT_OK(vfd_device_info(vfd_edu_device(fx->edu), &di));
+	r = vfd_device_reset(vfd_edu_device(fx->edu));
 	if (di.can_reset)
 		ASSERT_OK(r);
 	else
 		ASSERT_EQ(r, -ENOTTY);
 	vt_info("reset: %s", di.can_reset ? "done" : "not supported (-ENOTTY)");
-	ASSERT_OK(vfd_pci_enable_bus_master(vfd_edu_device(fx.edu)));
-	ASSERT_OK(vfd_edu_check_liveness(fx.edu, 0x1234));
+	ASSERT_OK(vfd_pci_enable_bus_master(vfd_edu_device(fx->edu)));
+	ASSERT_OK(vfd_edu_check_liveness(fx->edu, 0x1234));
 }
 
 TEST(iova_allocator_lookup_exhaustion)
@@ -191,27 +191,27 @@ TEST(iova_allocator_lookup_exhaustion)
 	struct vfd_dma_mapping m, list[32];
 	struct tx_buf *b;
 	uint64_t iova = VFD_IOVA_ANY, first = 0;
-	struct fx fx;
+	struct fx *fx;
 	int i, n;
 
-	fx_open(&fx, 0);
+	fx = fx_open(0);
 	b = tx_create(64 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_STATIC, 0);
 	/* the library picks an IOVA inside the usable ranges, aligned */
-	ASSERT_OK(vfd_dma_map_dmabuf(fx.c, b->fd, 0, b->size, &iova, VFD_DMA_RW));
-	ASSERT_TRUE(fx_iova_usable(&fx, iova, b->size));
-	ASSERT_EQ(iova % fx_pgsize(&fx), 0);
-	ASSERT_OK(vfd_dma_unmap(fx.c, iova));
+	ASSERT_OK(vfd_dma_map_dmabuf(fx->c, b->fd, 0, b->size, &iova, VFD_DMA_RW));
+	ASSERT_TRUE(fx_iova_usable(fx, iova, b->size));
+	ASSERT_EQ(iova % fx_pgsize(fx), 0);
+	ASSERT_OK(vfd_dma_unmap(fx->c, iova));
 	/* large alignment on request, so large IOMMU pages are possible */
 	iova = VFD_IOVA_ANY;
-	ASSERT_OK(vfd_dma_map_dmabuf(fx.c, b->fd, 0, b->size, &iova,
+	ASSERT_OK(vfd_dma_map_dmabuf(fx->c, b->fd, 0, b->size, &iova,
 				     VFD_DMA_RW | VFD_DMA_ALIGN_SHIFT(21)));
-	ASSERT_TRUE(fx_iova_usable(&fx, iova, b->size));
+	ASSERT_TRUE(fx_iova_usable(fx, iova, b->size));
 	ASSERT_EQ(iova % (2u << 20), 0);
-	fx_verify_rw(fx.edu, b->fd, b->cpu, iova, b->size, 7);
-	ASSERT_OK(vfd_dma_lookup(fx.c, iova + 5 * 4096, &m));
+	fx_verify_rw(fx->edu, b->fd, b->cpu, iova, b->size, 7);
+	ASSERT_OK(vfd_dma_lookup(fx->c, iova + 5 * 4096, &m));
 	ASSERT_EQ(m.iova, iova);
 	ASSERT_EQ(m.kind, VFD_DMA_KIND_DMABUF);
-	ASSERT_OK(vfd_dma_unmap(fx.c, iova));
+	ASSERT_OK(vfd_dma_unmap(fx->c, iova));
 
 	/*
 	 * A 64 KiB window holds 16 pages, the 17th does not fit.  One buffer
@@ -219,7 +219,7 @@ TEST(iova_allocator_lookup_exhaustion)
 	 * buffer, and DMA_API_DEBUG objects to more than 7 live DMA mappings
 	 * of one page.
 	 */
-	ASSERT_OK(vfd_container_restrict_iova(fx.c, 0x100000, 0x10ffff));
+	ASSERT_OK(vfd_container_restrict_iova(fx->c, 0x100000, 0x10ffff));
 	for (i = 0; i < 17; i++) {
 		int r;
 
@@ -227,7 +227,7 @@ TEST(iova_allocator_lookup_exhaustion)
 			b = tx_create(4 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER,
 				      VFIO_DMABUF_TEST_MODE_STATIC, 0);
 		iova = VFD_IOVA_ANY;
-		r = vfd_dma_map_dmabuf(fx.c, b->fd, (uint64_t)(i % 4) * 4096, 4096, &iova,
+		r = vfd_dma_map_dmabuf(fx->c, b->fd, (uint64_t)(i % 4) * 4096, 4096, &iova,
 				       VFD_DMA_RW);
 		if (i < 16) {
 			ASSERT_OK(r);
@@ -237,35 +237,35 @@ TEST(iova_allocator_lookup_exhaustion)
 				first = iova;
 		} else {
 			ASSERT_EQ(r, -ENOSPC);
-			vt_info("exhausted: %s", vfd_container_errmsg(fx.c));
+			vt_info("exhausted: %s", vfd_container_errmsg(fx->c));
 		}
 	}
-	n = vfd_dma_list(fx.c, list, 32);
+	n = vfd_dma_list(fx->c, list, 32);
 	ASSERT_EQ(n, 16);
 	for (i = 1; i < n; i++)
 		ASSERT_GT(list[i].iova, list[i - 1].iova);	/* sorted, distinct */
-	ASSERT_OK(vfd_dma_unmap(fx.c, first));
+	ASSERT_OK(vfd_dma_unmap(fx->c, first));
 	iova = VFD_IOVA_ANY;	/* the freed hole is reused */
-	ASSERT_OK(vfd_dma_map_dmabuf(fx.c, b->fd, 4096, 4096, &iova, VFD_DMA_RW));
+	ASSERT_OK(vfd_dma_map_dmabuf(fx->c, b->fd, 4096, 4096, &iova, VFD_DMA_RW));
 	ASSERT_EQ(iova, first);
-	ASSERT_EQ(vfd_dma_unmap_all(fx.c), 16);
-	ASSERT_EQ(vfd_dma_list(fx.c, list, 32), 0);
+	ASSERT_EQ(vfd_dma_unmap_all(fx->c), 16);
+	ASSERT_EQ(vfd_dma_list(fx->c, list, 32), 0);
 }
 
 TEST(unmap_not_mapped)
 {
 	uint8_t *mem = fx_alloc(8192);
 	uint64_t iova = IOVA;
-	struct fx fx;
+	struct fx *fx;
 
-	fx_open(&fx, 0);
-	ASSERT_NEG(vfd_dma_unmap(fx.c, IOVA), ENOENT);
-	ASSERT_OK(vfd_dma_map_mem(fx.c, mem, 8192, &iova, VFD_DMA_RW));
-	ASSERT_NEG(vfd_dma_unmap(fx.c, IOVA + 4096), ENOENT);	/* inside, not start */
-	vt_info("%s", vfd_container_errmsg(fx.c));
+	fx = fx_open(0);
+	ASSERT_NEG(vfd_dma_unmap(fx->c, IOVA), ENOENT);
+	ASSERT_OK(vfd_dma_map_mem(fx->c, mem, 8192, &iova, VFD_DMA_RW));
+	ASSERT_NEG(vfd_dma_unmap(fx->c, IOVA + 4096), ENOENT);	/* inside, not start */
+	vt_info("%s", vfd_container_errmsg(fx->c));
 	iova = IOVA + 4096;
-	ASSERT_NEG(vfd_dma_map_mem(fx.c, mem, 4096, &iova, VFD_DMA_RW), EEXIST);
-	ASSERT_OK(vfd_dma_unmap(fx.c, IOVA));
+	ASSERT_NEG(vfd_dma_map_mem(fx->c, mem, 4096, &iova, VFD_DMA_RW), EEXIST);
+	ASSERT_OK(vfd_dma_unmap(fx->c, IOVA));
 }
 
 TEST(dmabuf_state_after_revoke)
@@ -273,17 +273,17 @@ TEST(dmabuf_state_after_revoke)
 	enum vfd_dmabuf_state st;
 	struct tx_buf *b;
 	uint64_t iova = IOVA;
-	struct fx fx;
+	struct fx *fx;
 
-	fx_open(&fx, 0);
+	fx = fx_open(0);
 	b = tx_create(4 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0);
-	ASSERT_OK(vfd_dma_map_dmabuf(fx.c, b->fd, 0, b->size, &iova, VFD_DMA_RW));
-	ASSERT_OK(vfd_dma_dmabuf_state(fx.c, iova, &st));
+	ASSERT_OK(vfd_dma_map_dmabuf(fx->c, b->fd, 0, b->size, &iova, VFD_DMA_RW));
+	ASSERT_OK(vfd_dma_dmabuf_state(fx->c, iova, &st));
 	ASSERT_EQ(st, VFD_DMABUF_STATE_MAPPED);
 	ASSERT_OK(tx_revoke(b, VFIO_DMABUF_TEST_REVOKE_NOTIFY_ONLY));
-	ASSERT_OK(vfd_dma_dmabuf_state(fx.c, iova, &st));
+	ASSERT_OK(vfd_dma_dmabuf_state(fx->c, iova, &st));
 	ASSERT_EQ(st, VFD_DMABUF_STATE_REVOKED);
-	ASSERT_OK(vfd_dma_unmap(fx.c, iova));
+	ASSERT_OK(vfd_dma_unmap(fx->c, iova));
 }
 
 /* Run a program, return its exit status; its output goes to the console. */

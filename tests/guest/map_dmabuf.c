@@ -21,28 +21,28 @@
 
 TEST(extension_reported)
 {
-	struct fx fx;
+	struct fx *fx;
 
-	fx_open(&fx, 0);
-	ASSERT_EQ(ioctl(fx_cfd(&fx), VFIO_CHECK_EXTENSION, VFIO_TYPE1_MAP_DMABUF), 1);
-	ASSERT_TRUE(vfd_container_has_map_dmabuf(fx.c));
+	fx = fx_open(0);
+	ASSERT_EQ(ioctl(fx_cfd(fx), VFIO_CHECK_EXTENSION, VFIO_TYPE1_MAP_DMABUF), 1);
+	ASSERT_TRUE(vfd_container_has_map_dmabuf(fx->c));
 }
 
 /* Map a whole library-made dma-buf at IOVA_A and prove it both ways. */
 static void lib_dmabuf_roundtrip(struct vfd_dmabuf *b)
 {
-	struct fx fx;
+	struct fx *fx;
 	uint64_t iova = IOVA_A;
 	void *cpu;
 
-	fx_open(&fx, 0);
+	fx = fx_open(0);
 	ASSERT_OK(vfd_dmabuf_mmap(b, &cpu));
-	ASSERT_OK(vfd_dma_map_dmabuf(fx.c, vfd_dmabuf_fd(b), 0, vfd_dmabuf_size(b),
+	ASSERT_OK(vfd_dma_map_dmabuf(fx->c, vfd_dmabuf_fd(b), 0, vfd_dmabuf_size(b),
 				     &iova, VFD_DMA_RW));
 	ASSERT_EQ(iova, IOVA_A);
-	fx_verify_rw(fx.edu, vfd_dmabuf_fd(b), cpu, iova, vfd_dmabuf_size(b), 0xabc);
-	ASSERT_OK(vfd_dma_unmap(fx.c, iova));
-	fx_expect_write_fault(fx.edu, vfd_dmabuf_fd(b), cpu, iova);
+	fx_verify_rw(fx->edu, vfd_dmabuf_fd(b), cpu, iova, vfd_dmabuf_size(b), 0xabc);
+	ASSERT_OK(vfd_dma_unmap(fx->c, iova));
+	fx_expect_write_fault(fx->edu, vfd_dmabuf_fd(b), cpu, iova);
 }
 
 static void free_dmabuf(void *b)
@@ -81,16 +81,16 @@ static void exporter_roundtrip(size_t size, unsigned int kind, unsigned int mode
 {
 	struct vfio_dmabuf_test_info info;
 	struct tx_buf *b;
-	struct fx fx;
+	struct fx *fx;
 	uint64_t iova = IOVA_A, off;
 
-	fx_open(&fx, 0);
+	fx = fx_open(0);
 	b = tx_create(size, kind, mode, 0);
 	tx_info(b, &info);
 	vt_info("buffer: %zu KiB in %u physical runs, longest %llu KiB", size / 1024,
 		info.phys_segments, (unsigned long long)info.max_segment / 1024);
-	ASSERT_OK(vfd_dma_map_dmabuf(fx.c, b->fd, 0, size, &iova, VFD_DMA_RW));
-	fx_verify_rw(fx.edu, b->fd, b->cpu, iova, size, 0x5eed ^ kind);
+	ASSERT_OK(vfd_dma_map_dmabuf(fx->c, b->fd, 0, size, &iova, VFD_DMA_RW));
+	fx_verify_rw(fx->edu, b->fd, b->cpu, iova, size, 0x5eed ^ kind);
 	/* Every page: the device writes a page-crossing chunk, CPU checks. */
 	for (off = 4096; off + 4096 < size; off += size / 8 < 4096 ? 4096 : (size / 8) & ~4095ull) {
 		uint64_t at = off - 1024;	/* crosses into page off/4096 */
@@ -98,8 +98,8 @@ static void exporter_roundtrip(size_t size, unsigned int kind, unsigned int mode
 		fx_cpu_begin(b->fd);
 		memset(b->cpu + at, 0, 2048);
 		fx_cpu_end(b->fd);
-		if (vfd_edu_dma_from_device(fx.edu, 0, iova + at, 2048, 0) < 0)
-			FAIL("edu write at IOVA 0x%" PRIx64 ": %s", iova + at, vfd_edu_errmsg(fx.edu));
+		if (vfd_edu_dma_from_device(fx->edu, 0, iova + at, 2048, 0) < 0)
+			FAIL("edu write at IOVA 0x%" PRIx64 ": %s", iova + at, vfd_edu_errmsg(fx->edu));
 		fx_cpu_begin(b->fd);
 		if (fx_check(b->cpu + at, 2048, 0x5eed ^ kind) >= 0)
 			FAIL("page-crossing write at buffer offset 0x%" PRIx64 " did not land", at);
@@ -107,7 +107,7 @@ static void exporter_roundtrip(size_t size, unsigned int kind, unsigned int mode
 	}
 	tx_info(b, &info);
 	ASSERT_EQ(info.attachments, 1);
-	ASSERT_OK(vfd_dma_unmap(fx.c, iova));
+	ASSERT_OK(vfd_dma_unmap(fx->c, iova));
 	tx_info(b, &info);
 	ASSERT_EQ(info.attachments, 0);
 	ASSERT_EQ(info.mapped, 0);
@@ -133,21 +133,21 @@ TEST(exporter_dynamic_pinned_while_mapped)
 {
 	struct vfio_dmabuf_test_info info;
 	struct tx_buf *b;
-	struct fx fx;
+	struct fx *fx;
 	uint64_t iova = IOVA_A;
 
-	fx_open(&fx, 0);
+	fx = fx_open(0);
 	b = tx_create(16 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER,
 		      VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0);
-	ASSERT_OK(vfd_dma_map_dmabuf(fx.c, b->fd, 0, b->size, &iova, VFD_DMA_RW));
+	ASSERT_OK(vfd_dma_map_dmabuf(fx->c, b->fd, 0, b->size, &iova, VFD_DMA_RW));
 	tx_info(b, &info);
 	ASSERT_EQ(info.attachments, 1);
 	/* our dma_buf_pin(), plus the core's own pin at map time on kernels
 	 * without CONFIG_DMABUF_MOVE_NOTIFY */
 	ASSERT_GE(info.pinned, 1);
 	ASSERT_EQ(info.mapped, 1);
-	fx_verify_rw(fx.edu, b->fd, b->cpu, iova, b->size, 91);
-	ASSERT_OK(vfd_dma_unmap(fx.c, iova));
+	fx_verify_rw(fx->edu, b->fd, b->cpu, iova, b->size, 91);
+	ASSERT_OK(vfd_dma_unmap(fx->c, iova));
 	tx_info(b, &info);
 	ASSERT_EQ(info.attachments, 0);
 	ASSERT_EQ(info.pinned, 0);
@@ -158,20 +158,20 @@ TEST(exporter_dynamic_pinned_while_mapped)
 TEST(offset_inside_buffer)
 {
 	struct tx_buf *b;
-	struct fx fx;
+	struct fx *fx;
 	uint64_t iova = IOVA_A;
 
-	fx_open(&fx, 0);
+	fx = fx_open(0);
 	b = tx_create(16 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_STATIC, 0);
 	memset(b->cpu, 0, b->size);
-	ASSERT_OK(vfd_dma_map_dmabuf(fx.c, b->fd, 5 * 4096, 4 * 4096, &iova, VFD_DMA_RW));
-	fx_verify_rw(fx.edu, b->fd, b->cpu + 5 * 4096, iova, 4 * 4096, 17);
+	ASSERT_OK(vfd_dma_map_dmabuf(fx->c, b->fd, 5 * 4096, 4 * 4096, &iova, VFD_DMA_RW));
+	fx_verify_rw(fx->edu, b->fd, b->cpu + 5 * 4096, iova, 4 * 4096, 17);
 	/* pages outside [5, 9) untouched */
 	for (size_t i = 0; i < b->size; i++)
 		if ((i < 5 * 4096 || i >= 9 * 4096) && b->cpu[i])
 			FAIL("byte 0x%zx outside the mapped window changed", i);
 	/* one page past the end of the mapping is not mapped */
-	fx_expect_write_fault(fx.edu, -1, NULL, iova + 4 * 4096);
+	fx_expect_write_fault(fx->edu, -1, NULL, iova + 4 * 4096);
 }
 
 /* MAP_DMA and MAP_DMABUF side by side in one IOVA space. */
@@ -181,22 +181,22 @@ TEST(side_by_side_with_map_dma)
 	uint64_t iova_mem = IOVA_A, iova_buf = IOVA_A + 4 * 4096;
 	int cfd;
 	struct tx_buf *b;
-	struct fx fx;
+	struct fx *fx;
 
-	fx_open(&fx, 0);
-	cfd = fx_cfd(&fx);
+	fx = fx_open(0);
+	cfd = fx_cfd(fx);
 	b = tx_create(4 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_STATIC, 0);
-	ASSERT_OK(vfd_dma_map_mem(fx.c, mem, 4 * 4096, &iova_mem, VFD_DMA_RW));
-	ASSERT_OK(vfd_dma_map_dmabuf(fx.c, b->fd, 0, b->size, &iova_buf, VFD_DMA_RW));
+	ASSERT_OK(vfd_dma_map_mem(fx->c, mem, 4 * 4096, &iova_mem, VFD_DMA_RW));
+	ASSERT_OK(vfd_dma_map_dmabuf(fx->c, b->fd, 0, b->size, &iova_buf, VFD_DMA_RW));
 	/* process memory -> device -> dma-buf */
 	fx_fill(mem, XFER_BYTES, 4242);
-	fx_edu_roundtrip(fx.edu, iova_mem, iova_buf + 4096, XFER_BYTES);
+	fx_edu_roundtrip(fx->edu, iova_mem, iova_buf + 4096, XFER_BYTES);
 	fx_cpu_begin(b->fd);
 	ASSERT_EQ(fx_check(b->cpu + 4096, XFER_BYTES, 4242), -1);
 	fx_cpu_end(b->fd);
 	/* dma-buf -> device -> process memory */
 	memset(mem + 8192, 0, 4096);
-	fx_edu_roundtrip(fx.edu, iova_buf + 4096, iova_mem + 8192, XFER_BYTES);
+	fx_edu_roundtrip(fx->edu, iova_buf + 4096, iova_mem + 8192, XFER_BYTES);
 	ASSERT_EQ(fx_check(mem + 8192, XFER_BYTES, 4242), -1);
 	/* each kind's range is taken for the other kind */
 	struct vfio_iommu_type1_dma_map m = {
@@ -206,32 +206,32 @@ TEST(side_by_side_with_map_dma)
 	ASSERT_ERRNO(ioctl(cfd, VFIO_IOMMU_MAP_DMA, &m), EEXIST);
 	ASSERT_ERRNO(fx_map_dmabuf_raw(cfd, b->fd, 0, iova_mem + 4096, 4096,
 				       VFIO_DMA_MAP_FLAG_READ), EEXIST);
-	fx_verify_rw(fx.edu, b->fd, b->cpu, iova_buf, b->size, 5);
+	fx_verify_rw(fx->edu, b->fd, b->cpu, iova_buf, b->size, 5);
 }
 
 /* UNMAP_DMA follows the type1v2 rules for dma-buf mappings too. */
 TEST(unmap_rules)
 {
 	struct tx_buf *b;
-	struct fx fx;
+	struct fx *fx;
 	uint64_t unmapped = 0;
 	int cfd;
 
-	fx_open(&fx, 0);
-	cfd = fx_cfd(&fx);
+	fx = fx_open(0);
+	cfd = fx_cfd(fx);
 	b = tx_create(8 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0);
 	ASSERT_OK(fx_map_dmabuf_raw(cfd, b->fd, 0, IOVA_A, b->size,
 				    VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE));
 	/* no bisecting: a range that starts or ends inside the mapping */
 	ASSERT_ERRNO(fx_unmap_raw(cfd, IOVA_A + 4096, 4096, 0, NULL), EINVAL);
 	ASSERT_ERRNO(fx_unmap_raw(cfd, IOVA_A, 4096, 0, NULL), EINVAL);
-	fx_verify_rw(fx.edu, b->fd, b->cpu, IOVA_A, b->size, 3);
+	fx_verify_rw(fx->edu, b->fd, b->cpu, IOVA_A, b->size, 3);
 	/* an enclosing range unmaps it and reports its size */
 	ASSERT_OK(fx_unmap_raw(cfd, IOVA_A - 0x10000, b->size + 0x20000, 0, &unmapped));
 	ASSERT_EQ(unmapped, b->size);
 	ASSERT_OK(fx_unmap_raw(cfd, IOVA_A, b->size, 0, &unmapped));
 	ASSERT_EQ(unmapped, 0);
-	fx_expect_write_fault(fx.edu, b->fd, b->cpu, IOVA_A);
+	fx_expect_write_fault(fx->edu, b->fd, b->cpu, IOVA_A);
 }
 
 TEST(unmap_all)
@@ -241,10 +241,10 @@ TEST(unmap_all)
 	struct tx_buf *b1, *b2;
 	uint64_t unmapped = 0, iova = IOVA_B;
 	int cfd;
-	struct fx fx;
+	struct fx *fx;
 
-	fx_open(&fx, 0);
-	cfd = fx_cfd(&fx);
+	fx = fx_open(0);
+	cfd = fx_cfd(fx);
 	b1 = tx_create(4 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_STATIC, 0);
 	b2 = tx_create(4 * 4096, VFIO_DMABUF_TEST_KIND_CONTIG, VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0);
 	ASSERT_OK(fx_map_dmabuf_raw(cfd, b1->fd, 0, IOVA_A, b1->size, VFIO_DMA_MAP_FLAG_WRITE));
@@ -261,31 +261,31 @@ TEST(unmap_all)
 	ASSERT_EQ(info.attachments, 0);
 	tx_info(b2, &info);
 	ASSERT_EQ(info.attachments + info.pinned, 0);
-	fx_expect_write_fault(fx.edu, b2->fd, b2->cpu, IOVA_A + 0x100000);
+	fx_expect_write_fault(fx->edu, b2->fd, b2->cpu, IOVA_A + 0x100000);
 }
 
 /* READ only: the device may read the buffer, its writes fault. */
 TEST(read_only_mapping_write_faults)
 {
 	struct tx_buf *b;
-	struct fx fx;
+	struct fx *fx;
 	uint64_t iova = IOVA_A;
 	uint8_t *mem = fx_alloc(4096);
 	uint64_t iova_mem = IOVA_B;
 
-	fx_open(&fx, 0);
+	fx = fx_open(0);
 	b = tx_create(4 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_STATIC, 0);
-	ASSERT_OK(vfd_dma_map_dmabuf(fx.c, b->fd, 0, b->size, &iova, VFD_DMA_READ));
-	ASSERT_OK(vfd_dma_map_mem(fx.c, mem, 4096, &iova_mem, VFD_DMA_RW));
+	ASSERT_OK(vfd_dma_map_dmabuf(fx->c, b->fd, 0, b->size, &iova, VFD_DMA_READ));
+	ASSERT_OK(vfd_dma_map_mem(fx->c, mem, 4096, &iova_mem, VFD_DMA_RW));
 	/* device reads the dma-buf (allowed) ... */
 	fx_cpu_begin(b->fd);
 	fx_fill(b->cpu, XFER_BYTES, 8);
 	fx_cpu_end(b->fd);
 	memset(mem, 0, 4096);
-	fx_edu_roundtrip(fx.edu, iova, iova_mem, XFER_BYTES);
+	fx_edu_roundtrip(fx->edu, iova, iova_mem, XFER_BYTES);
 	ASSERT_EQ(fx_check(mem, XFER_BYTES, 8), -1);
 	/* ... but cannot write it */
-	fx_expect_write_fault(fx.edu, b->fd, b->cpu + 4096, iova + 4096);
+	fx_expect_write_fault(fx->edu, b->fd, b->cpu + 4096, iova + 4096);
 }
 
 /*
@@ -302,7 +302,7 @@ TEST(replay_into_second_group)
 	struct vfd_edu *e1;
 	struct tx_buf *b;
 	char line[512];
-	struct fx fx;
+	struct fx *fx;
 	uint64_t iova = IOVA_A;
 
 	/* control: the default shares the domain, nothing is replayed */
@@ -326,19 +326,19 @@ TEST(replay_into_second_group)
 	vfd_container_close(c);
 
 	fx_force_new_domain();
-	fx_open(&fx, 0);
+	fx = fx_open(0);
 	iova = IOVA_A;
-	ASSERT_OK(vfd_dma_map_dmabuf(fx.c, b->fd, 0, b->size, &iova, VFD_DMA_RW));
+	ASSERT_OK(vfd_dma_map_dmabuf(fx->c, b->fd, 0, b->size, &iova, VFD_DMA_RW));
 	fx_kmsg_start(&k, false);
-	e1 = fx_add_edu(&fx, 1);
+	e1 = fx_add_edu(fx, 1);
 	if (!fx_kmsg_grep(&k, "replayed 1 dma-buf mapping", 2000, line, sizeof(line)))
 		FAIL("no replay of the dma-buf mapping into the second group's domain");
 	vt_info("%s", line);
 	close(k.fd);
-	fx_verify_rw(fx.edu, b->fd, b->cpu, iova, b->size, 62);
+	fx_verify_rw(fx->edu, b->fd, b->cpu, iova, b->size, 62);
 	fx_verify_rw(e1, b->fd, b->cpu, iova, b->size, 63);
 	/* revocation reaches the replayed domain too */
 	ASSERT_OK(tx_revoke(b, VFIO_DMABUF_TEST_REVOKE_NOTIFY_ONLY));
-	fx_expect_write_fault(fx.edu, b->fd, b->cpu, iova);
+	fx_expect_write_fault(fx->edu, b->fd, b->cpu, iova);
 	fx_expect_write_fault(e1, b->fd, b->cpu + 4096, iova + 4096);
 }

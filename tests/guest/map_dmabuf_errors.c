@@ -20,23 +20,27 @@
 #define IOVA		0x02000000ull
 #define RW		(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)
 
+/* The fixture of these tests, on the test's arena. */
 struct efx {
-	struct fx fx;
+	struct fx *fx;
 	int cfd;
 	struct tx_buf *canary;
 	struct tx_buf *buf;	/* a 16-page buffer to (fail to) map */
 };
 
-static void efx_open(struct efx *e)
+static struct efx *efx_open(void)
 {
-	fx_open(&e->fx, 0);
-	e->cfd = fx_cfd(&e->fx);
+	struct efx *e = vt_calloc(sizeof(*e));
+
+	e->fx = fx_open(0);
+	e->cfd = fx_cfd(e->fx);
 	e->canary = tx_create(4 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER,
 			      VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0);
 	ASSERT_OK(fx_map_dmabuf_raw(e->cfd, e->canary->fd, 0, CANARY_IOVA,
 				    e->canary->size, RW));
 	e->buf = tx_create(16 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER,
 			   VFIO_DMABUF_TEST_MODE_STATIC, 0);
+	return e;
 }
 
 /* The canary still works and the rejected buffer is not attached. */
@@ -44,7 +48,7 @@ static void efx_check(struct efx *e)
 {
 	struct vfio_dmabuf_test_info info;
 
-	fx_verify_rw(e->fx.edu, e->canary->fd, e->canary->cpu, CANARY_IOVA,
+	fx_verify_rw(e->fx->edu, e->canary->fd, e->canary->cpu, CANARY_IOVA,
 		     e->canary->size, 0xc0ffee);
 	tx_info(e->buf, &info);
 	ASSERT_EQ(info.attachments, 0);
@@ -52,150 +56,150 @@ static void efx_check(struct efx *e)
 }
 
 #define MAP(fd, off, iova, size, flags) \
-	fx_map_dmabuf_raw(e.cfd, fd, off, iova, size, flags)
+	fx_map_dmabuf_raw(e->cfd, fd, off, iova, size, flags)
 
 TEST(bad_fd)
 {
-	struct efx e;
+	struct efx *e;
 
-	efx_open(&e);
+	e = efx_open();
 	ASSERT_ERRNO(MAP(-1, 0, IOVA, 4096, RW), EBADF);
 	ASSERT_ERRNO(MAP(1000, 0, IOVA, 4096, RW), EBADF);
-	efx_check(&e);
+	efx_check(e);
 }
 
 TEST(fd_not_a_dmabuf)
 {
-	struct efx e;
+	struct efx *e;
 	int memfd = memfd_create("not-a-dmabuf", 0);
 
-	efx_open(&e);
+	e = efx_open();
 	ASSERT_GE(memfd, 0);
 	ASSERT_OK(ftruncate(memfd, 65536));
 	ASSERT_ERRNO(MAP(memfd, 0, IOVA, 4096, RW), EINVAL);
-	ASSERT_ERRNO(MAP(e.cfd, 0, IOVA, 4096, RW), EINVAL);	/* the container itself */
+	ASSERT_ERRNO(MAP(e->cfd, 0, IOVA, 4096, RW), EINVAL);	/* the container itself */
 	close(memfd);
-	efx_check(&e);
+	efx_check(e);
 }
 
 TEST(zero_size)
 {
-	struct efx e;
+	struct efx *e;
 
-	efx_open(&e);
-	ASSERT_ERRNO(MAP(e.buf->fd, 0, IOVA, 0, RW), EINVAL);
-	efx_check(&e);
+	e = efx_open();
+	ASSERT_ERRNO(MAP(e->buf->fd, 0, IOVA, 0, RW), EINVAL);
+	efx_check(e);
 }
 
 TEST(unaligned)
 {
-	struct efx e;
+	struct efx *e;
 	uint64_t pg;
 
-	efx_open(&e);
-	pg = fx_pgsize(&e.fx);
-	ASSERT_ERRNO(MAP(e.buf->fd, 512, IOVA, pg, RW), EINVAL);
-	ASSERT_ERRNO(MAP(e.buf->fd, 0, IOVA + 512, pg, RW), EINVAL);
-	ASSERT_ERRNO(MAP(e.buf->fd, 0, IOVA, pg + 512, RW), EINVAL);
-	ASSERT_ERRNO(MAP(e.buf->fd, 0, IOVA, 100, RW), EINVAL);
-	efx_check(&e);
+	e = efx_open();
+	pg = fx_pgsize(e->fx);
+	ASSERT_ERRNO(MAP(e->buf->fd, 512, IOVA, pg, RW), EINVAL);
+	ASSERT_ERRNO(MAP(e->buf->fd, 0, IOVA + 512, pg, RW), EINVAL);
+	ASSERT_ERRNO(MAP(e->buf->fd, 0, IOVA, pg + 512, RW), EINVAL);
+	ASSERT_ERRNO(MAP(e->buf->fd, 0, IOVA, 100, RW), EINVAL);
+	efx_check(e);
 }
 
 TEST(beyond_buffer)
 {
-	struct efx e;
+	struct efx *e;
 
-	efx_open(&e);
-	ASSERT_ERRNO(MAP(e.buf->fd, 0, IOVA, e.buf->size + 4096, RW), EINVAL);
-	ASSERT_ERRNO(MAP(e.buf->fd, e.buf->size, IOVA, 4096, RW), EINVAL);
-	ASSERT_ERRNO(MAP(e.buf->fd, 8 * 4096, IOVA, 9 * 4096, RW), EINVAL);
-	efx_check(&e);
+	e = efx_open();
+	ASSERT_ERRNO(MAP(e->buf->fd, 0, IOVA, e->buf->size + 4096, RW), EINVAL);
+	ASSERT_ERRNO(MAP(e->buf->fd, e->buf->size, IOVA, 4096, RW), EINVAL);
+	ASSERT_ERRNO(MAP(e->buf->fd, 8 * 4096, IOVA, 9 * 4096, RW), EINVAL);
+	efx_check(e);
 }
 
 TEST(arithmetic_overflow)
 {
-	struct efx e;
+	struct efx *e;
 
-	efx_open(&e);
+	e = efx_open();
 	/* offset + size wraps around 2^64 */
-	ASSERT_ERRNO(MAP(e.buf->fd, 0xfffffffffffff000ull, IOVA, 0x2000, RW), EINVAL);
+	ASSERT_ERRNO(MAP(e->buf->fd, 0xfffffffffffff000ull, IOVA, 0x2000, RW), EINVAL);
 	/* iova + size wraps */
-	ASSERT_ERRNO(MAP(e.buf->fd, 0, 0xfffffffffffff000ull, 0x2000, RW), EINVAL);
+	ASSERT_ERRNO(MAP(e->buf->fd, 0, 0xfffffffffffff000ull, 0x2000, RW), EINVAL);
 	/* huge size */
-	ASSERT_ERRNO(MAP(e.buf->fd, 0, IOVA, 0xfffffffffffff000ull, RW), EINVAL);
-	efx_check(&e);
+	ASSERT_ERRNO(MAP(e->buf->fd, 0, IOVA, 0xfffffffffffff000ull, RW), EINVAL);
+	efx_check(e);
 }
 
 TEST(iova_outside_usable_ranges)
 {
-	struct efx e;
+	struct efx *e;
 	uint64_t hole = 0;
 	uint32_t i;
 
-	efx_open(&e);
+	e = efx_open();
 	/* past the top of the last usable range (aperture) */
-	ASSERT_TRUE(e.fx.info.nr_ranges > 0);
-	uint64_t top = e.fx.info.ranges[e.fx.info.nr_ranges - 1].end;
+	ASSERT_TRUE(e->fx->info.nr_ranges > 0);
+	uint64_t top = e->fx->info.ranges[e->fx->info.nr_ranges - 1].end;
 	if (top < 0xfffffffffffff000ull)
-		ASSERT_ERRNO(MAP(e.buf->fd, 0, (top + 1) & ~0xfffull, 4096, RW), EINVAL);
+		ASSERT_ERRNO(MAP(e->buf->fd, 0, (top + 1) & ~0xfffull, 4096, RW), EINVAL);
 	/* a reserved window between usable ranges (the MSI window) */
-	for (i = 0; i + 1 < e.fx.info.nr_ranges && !hole; i++)
-		if (e.fx.info.ranges[i + 1].start > e.fx.info.ranges[i].end + 1)
-			hole = e.fx.info.ranges[i].end + 1;
+	for (i = 0; i + 1 < e->fx->info.nr_ranges && !hole; i++)
+		if (e->fx->info.ranges[i + 1].start > e->fx->info.ranges[i].end + 1)
+			hole = e->fx->info.ranges[i].end + 1;
 	if (hole) {
 		vt_info("reserved window at 0x%" PRIx64, hole);
-		ASSERT_ERRNO(MAP(e.buf->fd, 0, hole, 4096, RW), EINVAL);
+		ASSERT_ERRNO(MAP(e->buf->fd, 0, hole, 4096, RW), EINVAL);
 		/* a range that starts usable and runs into it */
-		ASSERT_ERRNO(MAP(e.buf->fd, 0, hole - 4096, 8192, RW), EINVAL);
+		ASSERT_ERRNO(MAP(e->buf->fd, 0, hole - 4096, 8192, RW), EINVAL);
 	} else if (top >= 0xfffffffffffff000ull) {
 		SKIP("the IOMMU reports one usable range covering everything");
 	}
-	efx_check(&e);
+	efx_check(e);
 }
 
 TEST(overlap)
 {
-	struct efx e;
+	struct efx *e;
 
-	efx_open(&e);
-	ASSERT_ERRNO(MAP(e.buf->fd, 0, CANARY_IOVA, 4096, RW), EEXIST);
-	ASSERT_ERRNO(MAP(e.buf->fd, 0, CANARY_IOVA + 3 * 4096, 2 * 4096, RW), EEXIST);
-	ASSERT_ERRNO(MAP(e.buf->fd, 0, CANARY_IOVA - 4096, 16 * 4096, RW), EEXIST);
-	efx_check(&e);
+	e = efx_open();
+	ASSERT_ERRNO(MAP(e->buf->fd, 0, CANARY_IOVA, 4096, RW), EEXIST);
+	ASSERT_ERRNO(MAP(e->buf->fd, 0, CANARY_IOVA + 3 * 4096, 2 * 4096, RW), EEXIST);
+	ASSERT_ERRNO(MAP(e->buf->fd, 0, CANARY_IOVA - 4096, 16 * 4096, RW), EEXIST);
+	efx_check(e);
 }
 
 TEST(flags)
 {
-	struct efx e;
+	struct efx *e;
 
-	efx_open(&e);
-	ASSERT_ERRNO(MAP(e.buf->fd, 0, IOVA, 4096, 0), EINVAL);		/* neither */
-	ASSERT_ERRNO(MAP(e.buf->fd, 0, IOVA, 4096, RW | (1u << 7)), EINVAL);
-	ASSERT_ERRNO(MAP(e.buf->fd, 0, IOVA, 4096, RW | VFIO_DMA_MAP_FLAG_VADDR), EINVAL);
-	efx_check(&e);
+	e = efx_open();
+	ASSERT_ERRNO(MAP(e->buf->fd, 0, IOVA, 4096, 0), EINVAL);		/* neither */
+	ASSERT_ERRNO(MAP(e->buf->fd, 0, IOVA, 4096, RW | (1u << 7)), EINVAL);
+	ASSERT_ERRNO(MAP(e->buf->fd, 0, IOVA, 4096, RW | VFIO_DMA_MAP_FLAG_VADDR), EINVAL);
+	efx_check(e);
 }
 
 TEST(reserved_and_argsz)
 {
 	struct vfio_iommu_type1_dma_map_dmabuf m;
-	struct efx e;
+	struct efx *e;
 
-	efx_open(&e);
+	e = efx_open();
 	m = (struct vfio_iommu_type1_dma_map_dmabuf){
-		.argsz = sizeof(m), .flags = RW, .fd = e.buf->fd,
+		.argsz = sizeof(m), .flags = RW, .fd = e->buf->fd,
 		.__reserved = 1, .iova = IOVA, .size = 4096,
 	};
-	ASSERT_ERRNO(ioctl(e.cfd, VFIO_IOMMU_MAP_DMABUF, &m), EINVAL);
+	ASSERT_ERRNO(ioctl(e->cfd, VFIO_IOMMU_MAP_DMABUF, &m), EINVAL);
 	m.__reserved = 0;
 	m.argsz = sizeof(m) - 8;	/* without 'size' */
-	ASSERT_ERRNO(ioctl(e.cfd, VFIO_IOMMU_MAP_DMABUF, &m), EINVAL);
+	ASSERT_ERRNO(ioctl(e->cfd, VFIO_IOMMU_MAP_DMABUF, &m), EINVAL);
 	m.argsz = 0;
-	ASSERT_ERRNO(ioctl(e.cfd, VFIO_IOMMU_MAP_DMABUF, &m), EINVAL);
+	ASSERT_ERRNO(ioctl(e->cfd, VFIO_IOMMU_MAP_DMABUF, &m), EINVAL);
 	/* a larger argsz from a newer userspace is fine */
 	m.argsz = sizeof(m) + 8;
-	ASSERT_OK(ioctl(e.cfd, VFIO_IOMMU_MAP_DMABUF, &m));
-	ASSERT_OK(fx_unmap_raw(e.cfd, IOVA, 4096, 0, NULL));
-	efx_check(&e);
+	ASSERT_OK(ioctl(e->cfd, VFIO_IOMMU_MAP_DMABUF, &m));
+	ASSERT_OK(fx_unmap_raw(e->cfd, IOVA, 4096, 0, NULL));
+	efx_check(e);
 }
 
 TEST(container_without_iommu)
@@ -215,26 +219,26 @@ TEST(container_without_iommu)
 TEST(write_on_read_only_file)
 {
 	struct tx_buf *ro;
-	struct efx e;
+	struct efx *e;
 
-	efx_open(&e);
+	e = efx_open();
 	ro = tx_create(4 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_STATIC,
 		       VFIO_DMABUF_TEST_CREATE_RDONLY);
 	ASSERT_ERRNO(MAP(ro->fd, 0, IOVA, 4096, RW), EACCES);
 	ASSERT_ERRNO(MAP(ro->fd, 0, IOVA, 4096, VFIO_DMA_MAP_FLAG_WRITE), EACCES);
 	/* device reads are what a read-only file allows */
 	ASSERT_OK(MAP(ro->fd, 0, IOVA, 4096, VFIO_DMA_MAP_FLAG_READ));
-	efx_check(&e);
+	efx_check(e);
 }
 
 TEST(exporter_refuses_attach)
 {
 	struct vfio_dmabuf_test_stats before, after;
 	struct tx_buf *b;
-	struct efx e;
+	struct efx *e;
 	int err;
 
-	efx_open(&e);
+	e = efx_open();
 	tx_stats(&before);
 	b = tx_try_create(4 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER,
 			  VFIO_DMABUF_TEST_MODE_REFUSE_ATTACH, 0, 0, &err);
@@ -246,7 +250,7 @@ TEST(exporter_refuses_attach)
 	ASSERT_ERRNO(MAP(b->fd, 0, IOVA, 4096, RW), ENXIO);
 	tx_stats(&after);
 	ASSERT_EQ(after.attach_refused - before.attach_refused, 2);
-	efx_check(&e);
+	efx_check(e);
 }
 
 /* Without CONFIG_DMABUF_MOVE_NOTIFY the core pins dynamic exporters at map
@@ -255,25 +259,25 @@ TEST(exporter_cannot_pin)
 {
 	struct vfio_dmabuf_test_info info;
 	struct tx_buf *b;
-	struct efx e;
+	struct efx *e;
 	int r;
 
-	efx_open(&e);
+	e = efx_open();
 	b = tx_create(4 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_DYNAMIC_NOPIN, 0);
 	r = MAP(b->fd, 0, IOVA, b->size, RW);
 	if (r == 0) {
 		vt_info("kernel has DMABUF_MOVE_NOTIFY: mapped unpinned, revocable");
 		tx_info(b, &info);
 		ASSERT_EQ(info.pinned, 0);
-		fx_verify_rw(e.fx.edu, b->fd, b->cpu, IOVA, b->size, 1);
+		fx_verify_rw(e->fx->edu, b->fd, b->cpu, IOVA, b->size, 1);
 		ASSERT_OK(tx_revoke(b, 0));
-		fx_expect_write_fault(e.fx.edu, -1, NULL, IOVA);
+		fx_expect_write_fault(e->fx->edu, -1, NULL, IOVA);
 	} else {
 		ASSERT_EQ(errno, EOPNOTSUPP);
 		tx_info(b, &info);
 		ASSERT_EQ(info.attachments, 0);
 	}
-	efx_check(&e);
+	efx_check(e);
 }
 
 static void restore_limit(void *arg)
@@ -293,7 +297,7 @@ TEST(dma_entry_limit)
 	const char *p = "/sys/module/vfio_iommu_type1/parameters/dma_entry_limit";
 	char old[32] = "";
 	struct tx_buf *b;
-	struct fx fx;
+	struct fx *fx;
 	int fd, i, cfd;
 	ssize_t n;
 
@@ -306,8 +310,8 @@ TEST(dma_entry_limit)
 	ASSERT_EQ(write(fd, "3", 1), 1);	/* read when a container opens */
 	close(fd);
 
-	fx_open(&fx, 0);
-	cfd = fx_cfd(&fx);
+	fx = fx_open(0);
+	cfd = fx_cfd(fx);
 	b = tx_create(8 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_STATIC, 0);
 	for (i = 0; i < 3; i++)
 		ASSERT_OK(fx_map_dmabuf_raw(cfd, b->fd, i * 4096, IOVA + i * 0x10000, 4096, RW));
@@ -320,7 +324,7 @@ TEST(dma_entry_limit)
 	fx_fill(b->cpu + 4096, XFER_BYTES, 2);
 	memset(b->cpu + 2 * 4096, 0, 4096);
 	fx_cpu_end(b->fd);
-	fx_edu_roundtrip(fx.edu, IOVA + 0x10000, IOVA + 0x20000, XFER_BYTES);
+	fx_edu_roundtrip(fx->edu, IOVA + 0x10000, IOVA + 0x20000, XFER_BYTES);
 	fx_cpu_begin(b->fd);
 	ASSERT_EQ(fx_check(b->cpu + 2 * 4096, XFER_BYTES, 2), -1);
 	fx_cpu_end(b->fd);

@@ -368,7 +368,7 @@ struct ring_slot {
 };
 
 struct cycles {
-	struct fx fx;
+	struct fx *fx;
 	int cfd;
 	uint64_t pg, base, rng;
 	struct source src[8];
@@ -436,7 +436,7 @@ static void cycle_one(struct cycles *c, uint64_t i, bool count)
 	r->live = true;
 	expect_state(c->cfd, r->iova, VFIO_DMABUF_STATE_MAPPED, r->len);
 	if (verify && r->len >= 2 * c->pg) {
-		fx_verify_rw(c->fx.edu, r->b.fd, r->b.cpu + r->off, r->iova, r->len,
+		fx_verify_rw(c->fx->edu, r->b.fd, r->b.cpu + r->off, r->iova, r->len,
 			     (uint32_t)i);
 		c->verified++;
 	}
@@ -470,12 +470,12 @@ TEST_TIMEOUT(map_unmap_cycles, tmo(150))
 	long free0, free1, tol;
 
 	ASSERT_TRUE(c != NULL);
-	fx_open(&c->fx, 0);
-	c->cfd = fx_cfd(&c->fx);
-	c->pg = granule(&c->fx);
+	c->fx = fx_open(0);
+	c->cfd = fx_cfd(c->fx);
+	c->pg = granule(c->fx);
 	c->rng = seed_for("map_unmap_cycles");
 	c->nsrc = sources(c->src);
-	c->base = fx_iova_at_or_above(&c->fx, 0x40000000ull, RING * 16 * MiB);
+	c->base = fx_iova_at_or_above(c->fx, 0x40000000ull, RING * 16 * MiB);
 	/* warm up the caches, then measure */
 	for (i = 0; i < 4 * RING; i++)
 		cycle_one(c, i, false);
@@ -736,7 +736,7 @@ struct tstate {
 #define POOL		7
 
 struct race {
-	struct fx fx;
+	struct fx *fx;
 	int cfd;
 	uint64_t pg, base, cbase, deadline_ms;
 	struct buf pool[POOL];
@@ -1019,7 +1019,7 @@ static bool t_sync(struct tstate *t, int fd, uint64_t flags)
  * copies it to the last page, the CPU checks it there.  Device held. */
 static bool t_verify(struct tstate *t, const struct buf *b, const struct ment *e, uint32_t seed)
 {
-	struct vfd_edu *edu = t->r->fx.edu;
+	struct vfd_edu *edu = t->r->fx->edu;
 	uint8_t *cpu = b->cpu + e->off;
 	uint64_t last = e->size - 4096;
 	long bad;
@@ -1115,11 +1115,11 @@ TEST_TIMEOUT(threads_one_container, tmo(120))
 	unsigned int i, k;
 
 	ASSERT_TRUE(r != NULL);
-	fx_open(&r->fx, 0);
-	r->cfd = fx_cfd(&r->fx);
-	r->pg = granule(&r->fx);
-	ASSERT_TRUE(r->fx.info.dma_avail_reported);
-	avail0 = r->fx.info.dma_avail;
+	r->fx = fx_open(0);
+	r->cfd = fx_cfd(r->fx);
+	r->pg = granule(r->fx);
+	ASSERT_TRUE(r->fx->info.dma_avail_reported);
+	avail0 = r->fx->info.dma_avail;
 	pthread_mutex_init(&r->dma_mu, NULL);
 	pthread_mutex_init(&r->fail_mu, NULL);
 	if (avail0 < 4 * MAXM + NSLOTS)
@@ -1135,7 +1135,7 @@ TEST_TIMEOUT(threads_one_container, tmo(120))
 		vt_defer(buf_cleanup, &r->pool[r->npool]);
 		r->npool++;
 	}
-	r->base = fx_iova_at_or_above(&r->fx, 0x40000000ull, (NTHREADS + 1) * ZONE);
+	r->base = fx_iova_at_or_above(r->fx, 0x40000000ull, (NTHREADS + 1) * ZONE);
 	r->cbase = r->base + NTHREADS * ZONE;
 	r->deadline_ms = now_ms() + secs * 1000;
 	t0 = now_ms();
@@ -1189,7 +1189,7 @@ TEST_TIMEOUT(threads_one_container, tmo(120))
 			expect_no_mapping(r->cfd, iova);
 		}
 	}
-	ASSERT_OK(vfd_container_iommu_info(r->fx.c, &info));
+	ASSERT_OK(vfd_container_iommu_info(r->fx->c, &info));
 	if (info.dma_avail != avail0 - count)
 		FAIL("DMA entries available %u, expected %" PRIu64 " - %" PRIu64 " mappings",
 		     info.dma_avail, avail0, count);
@@ -1244,12 +1244,12 @@ TEST_TIMEOUT(revoke_dma_in_flight, tmo(60))
 	unsigned int rounds = 10 * scale(), round, decided = 0, landed = 0, blocked = 0;
 	uint64_t max_revoke_us = 0, t0 = now_ms();
 	volatile void *bar;
-	struct fx fx;
+	struct fx *fx;
 	int cfd;
 
-	fx_open(&fx, 0);
-	cfd = fx_cfd(&fx);
-	bar = edu_bar(fx.edu);
+	fx = fx_open(0);
+	cfd = fx_cfd(fx);
+	bar = edu_bar(fx->edu);
 	for (round = 0; round < rounds; round++) {
 		unsigned int v = round % 5;
 		uint64_t size = 4 * 4096, ts, dt;
@@ -1264,8 +1264,8 @@ TEST_TIMEOUT(revoke_dma_in_flight, tmo(60))
 		memset(b.cpu + 2 * 4096, 0xee, 4096);
 		fx_cpu_end(b.fd);
 		/* the edu buffer gets the pattern; then it writes it to page 2 */
-		if (vfd_edu_dma_to_device(fx.edu, RIOVA, 0, XFER_BYTES, 0) < 0)
-			FAIL("edu DMA: %s", vfd_edu_errmsg(fx.edu));
+		if (vfd_edu_dma_to_device(fx->edu, RIOVA, 0, XFER_BYTES, 0) < 0)
+			FAIL("edu DMA: %s", vfd_edu_errmsg(fx->edu));
 		edu_start(bar, v != 2, v == 2 ? RIOVA : RIOVA + 2 * 4096, XFER_BYTES);
 		ts = now_us();
 		switch (v) {
@@ -1377,11 +1377,11 @@ TEST_TIMEOUT(revoke_vs_unmap, tmo(60))
 	struct duel d = { .alternate = true };
 	struct buf b;
 	pthread_t th;
-	struct fx fx;
+	struct fx *fx;
 	int cfd;
 
-	fx_open(&fx, 0);
-	cfd = fx_cfd(&fx);
+	fx = fx_open(0);
+	cfd = fx_cfd(fx);
 	ASSERT_EQ(buf_new(&b, SRC_TX, VFIO_DMABUF_TEST_KIND_SCATTER,
 			  VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 16 * 4096, false), 0);
 	vt_defer(buf_cleanup, &b);
@@ -1420,11 +1420,11 @@ TEST_TIMEOUT(revoke_vs_map, tmo(60))
 	struct duel d = { .alternate = false };
 	struct buf b;
 	pthread_t th;
-	struct fx fx;
+	struct fx *fx;
 	int cfd;
 
-	fx_open(&fx, 0);
-	cfd = fx_cfd(&fx);
+	fx = fx_open(0);
+	cfd = fx_cfd(fx);
 	ASSERT_EQ(buf_new(&b, SRC_TX, VFIO_DMABUF_TEST_KIND_CHUNKED,
 			  VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 2 * MiB, false), 0);
 	vt_defer(buf_cleanup, &b);
@@ -1490,7 +1490,7 @@ TEST_TIMEOUT(revoke_vs_container_close, tmo(60))
 	int fds[4], gfd, cfd, lcfd;
 	uint8_t *cpu[4];
 	pthread_t th;
-	struct fx fx;
+	struct fx *fx;
 
 	if (vfd_edu_find(NULL, 1, name, sizeof(name), &err) < 0)
 		SKIP("no second edu device: %s", err.msg);
@@ -1500,8 +1500,8 @@ TEST_TIMEOUT(revoke_vs_container_close, tmo(60))
 	tx_stats(&st0);
 	/* a second, long-lived container (edu #0) maps the same buffers: the
 	 * revocation reaches it too, the teardown of the other must not */
-	fx_open(&fx, 0);
-	lcfd = fx_cfd(&fx);
+	fx = fx_open(0);
+	lcfd = fx_cfd(fx);
 	for (i = 0; i < 4; i++) {
 		ASSERT_EQ(tx_create_fd_any_layout(lay[i][2] * 4096ull, lay[i][0], lay[i][1], 0, 0,
 						  &fds[i]), 0);
@@ -1571,7 +1571,7 @@ TEST_TIMEOUT(revoke_vs_container_close, tmo(60))
 					    lay[victim][2] * 4096ull, RW));
 		if (i % 10 == 9) {
 			j = (i / 10) % 4;
-			fx_verify_rw(fx.edu, fds[j], cpu[j], RIOVA + j * 16 * MiB, lay[j][2] * 4096ull, i);
+			fx_verify_rw(fx->edu, fds[j], cpu[j], RIOVA + j * 16 * MiB, lay[j][2] * 4096ull, i);
 			verified++;
 		}
 	}
@@ -1637,14 +1637,14 @@ static void entry_limit_body(void)
 	struct vfd_iommu_info info;
 	uint8_t *mem;
 	struct buf b, b2;
-	struct fx fx;
+	struct fx *fx;
 	int cfd;
 
-	fx_open(&fx, 0);
-	cfd = fx_cfd(&fx);
-	pg = granule(&fx);
-	ASSERT_TRUE(fx.info.dma_avail_reported);
-	ASSERT_EQ(fx.info.dma_avail, limit);
+	fx = fx_open(0);
+	cfd = fx_cfd(fx);
+	pg = granule(fx);
+	ASSERT_TRUE(fx->info.dma_avail_reported);
+	ASSERT_EQ(fx->info.dma_avail, limit);
 	ASSERT_EQ(buf_new(&b, SRC_TX, VFIO_DMABUF_TEST_KIND_SCATTER,
 			  VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 2 * pg, false), 0);
 	vt_defer(buf_cleanup, &b);
@@ -1652,13 +1652,13 @@ static void entry_limit_body(void)
 			  VFIO_DMABUF_TEST_MODE_STATIC, pg, false), 0);
 	vt_defer(buf_cleanup, &b2);
 	mem = fx_alloc(pg);
-	base = fx_iova_at_or_above(&fx, 1ull << 32, (uint64_t)(limit + 64) * pg);
+	base = fx_iova_at_or_above(fx, 1ull << 32, (uint64_t)(limit + 64) * pg);
 	t0 = now_ms();
 	for (i = 0; i < limit; i++)
 		if (fx_map_dmabuf_raw(cfd, b.fd, (i & 1) * pg, base + (uint64_t)i * pg, pg, RW) < 0)
 			FAIL("mapping %u of %u: %s", i, limit, strerrorname(errno));
 	t_map = now_ms() - t0;
-	ASSERT_OK(vfd_container_iommu_info(fx.c, &info));
+	ASSERT_OK(vfd_container_iommu_info(fx->c, &info));
 	ASSERT_EQ(info.dma_avail, 0);
 	/* full: ENOSPC, precisely, for both kinds of mapping ... */
 	probe = base + (uint64_t)(limit + 1) * pg;
@@ -1688,7 +1688,7 @@ static void entry_limit_body(void)
 	ASSERT_OK(fx_unmap_raw(cfd, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL, &got));
 	t_unmap = now_ms() - t0;
 	ASSERT_EQ(got, (uint64_t)limit * pg);
-	ASSERT_OK(vfd_container_iommu_info(fx.c, &info));
+	ASSERT_OK(vfd_container_iommu_info(fx->c, &info));
 	ASSERT_EQ(info.dma_avail, limit);
 	expect_detached(b.fd, "after UNMAP_DMA(ALL) of the full container");
 	ASSERT_EQ(tx_revoke_fd(b.fd, VFIO_DMABUF_TEST_REVOKE_RESTORE), 0);
@@ -1714,11 +1714,11 @@ static void largest_body(void)
 	uint64_t target = GiB, size, avail, iova, align, t0, t_create, t_map, t_unmap;
 	unsigned int tries;
 	struct buf b;
-	struct fx fx;
+	struct fx *fx;
 	int e = ENOMEM, cfd;
 
-	fx_open(&fx, 0);
-	cfd = fx_cfd(&fx);
+	fx = fx_open(0);
+	cfd = fx_cfd(fx);
 	/* what fits: leave the guest 160 MiB, in 2 MiB chunks */
 	avail = (uint64_t)fx_meminfo_kb("MemAvailable") * 1024;
 	size = avail > target + 160 * MiB ? target : avail - 160 * MiB;
@@ -1740,7 +1740,7 @@ static void largest_body(void)
 	vt_defer(buf_cleanup, &b);
 	for (align = 2 * MiB; align < size; align <<= 1)
 		;
-	iova = fx_iova_at_or_above(&fx, 1ull << 32, align);
+	iova = fx_iova_at_or_above(fx, 1ull << 32, align);
 	t0 = now_ms();
 	if (fx_map_dmabuf_raw(cfd, b.fd, 0, iova, size, RW) < 0)
 		FAIL("MAP_DMABUF of %" PRIu64 " MiB at 0x%" PRIx64 ": %s", size >> 20, iova,
@@ -1749,8 +1749,8 @@ static void largest_body(void)
 	expect_state(cfd, iova, VFIO_DMABUF_STATE_MAPPED, size);
 	/* the device copies from the first page to the last, and within the
 	 * middle 2 MiB chunk */
-	fx_verify_rw(fx.edu, b.fd, b.cpu, iova, size, 0x1a);
-	fx_verify_rw(fx.edu, b.fd, b.cpu + size / 2, iova + size / 2, 2 * MiB, 0x2b);
+	fx_verify_rw(fx->edu, b.fd, b.cpu, iova, size, 0x1a);
+	fx_verify_rw(fx->edu, b.fd, b.cpu + size / 2, iova + size / 2, 2 * MiB, 0x2b);
 	t0 = now_ms();
 	unmap_exact(cfd, iova, size);
 	t_unmap = now_ms() - t0;
@@ -1813,13 +1813,13 @@ static void group_attach_body(void)
 	struct buf v, b, c;
 	char name0[64], name1[64];
 	pthread_t th;
-	struct fx fx;
+	struct fx *fx;
 	int cfd;
 
 	ASSERT_OK(vfd_edu_find(NULL, 1, name1, sizeof(name1), &err));
-	fx_open(&fx, 0);
-	snprintf(name0, sizeof(name0), "%s", fx.name);
-	cfd = fx_cfd(&fx);
+	fx = fx_open(0);
+	snprintf(name0, sizeof(name0), "%s", fx->name);
+	cfd = fx_cfd(fx);
 	ASSERT_EQ(buf_new(&v, SRC_TX, VFIO_DMABUF_TEST_KIND_SCATTER,
 			  VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 16 * 4096, true), 0);
 	ASSERT_EQ(buf_new(&b, SRC_TX, VFIO_DMABUF_TEST_KIND_SCATTER,
@@ -1838,15 +1838,15 @@ static void group_attach_body(void)
 
 		if (var != 2)
 			ASSERT_OK(fx_map_dmabuf_raw(cfd, v.fd, 0, A, v.size, RW));
-		if (var != 0 && vfd_edu_open(fx.c, name1, VFD_EDU_WIDE_DMA, &e1) < 0)
-			FAIL("round %u: attaching %s: %s", i, name1, vfd_container_errmsg(fx.c));
+		if (var != 0 && vfd_edu_open(fx->c, name1, VFD_EDU_WIDE_DMA, &e1) < 0)
+			FAIL("round %u: attaching %s: %s", i, name1, vfd_container_errmsg(fx->c));
 		pthread_barrier_wait(&d.go);
 		spin_us((unsigned int)rndn(&rng, 2000));
 		switch (var) {
 		case 0:
-			if (vfd_edu_open(fx.c, name1, VFD_EDU_WIDE_DMA, &e1) < 0)
+			if (vfd_edu_open(fx->c, name1, VFD_EDU_WIDE_DMA, &e1) < 0)
 				FAIL("round %u: attaching %s while the exporter revokes: %s", i,
-				     name1, vfd_container_errmsg(fx.c));
+				     name1, vfd_container_errmsg(fx->c));
 			break;
 		case 1:
 			vfd_edu_close(e1);
@@ -1860,16 +1860,16 @@ static void group_attach_body(void)
 			mapped = r == 0;
 			break;
 		default:
-			vfd_edu_close(fx.edu);
-			fx.edu = NULL;
+			vfd_edu_close(fx->edu);
+			fx->edu = NULL;
 			break;
 		}
 		n[var]++;
 		pthread_barrier_wait(&d.done);
 		if (d.res[i])
 			FAIL("round %u (case %u): revoke: %s", i, var, strerror(d.res[i]));
-		if (!fx.edu && vfd_edu_open(fx.c, name0, VFD_EDU_WIDE_DMA, &fx.edu) < 0)
-			FAIL("round %u: attaching %s again: %s", i, name0, vfd_container_errmsg(fx.c));
+		if (!fx->edu && vfd_edu_open(fx->c, name0, VFD_EDU_WIDE_DMA, &fx->edu) < 0)
+			FAIL("round %u: attaching %s again: %s", i, name0, vfd_container_errmsg(fx->c));
 		if (var == 2 && mapped) {
 			struct vfio_iommu_type1_dmabuf_state st;
 
@@ -1890,7 +1890,7 @@ static void group_attach_body(void)
 			/* V is accessible (only moved) but mapped nowhere */
 			if (e1)
 				fx_verify_rw(e1, b.fd, b.cpu, B, b.size, i);
-			stale_check(&fx, e1, &v, A, i);
+			stale_check(fx, e1, &v, A, i);
 			checks++;
 		}
 		if (e1) {
@@ -1904,7 +1904,7 @@ static void group_attach_body(void)
 			ASSERT_EQ(tx_revoke_fd(v.fd, VFIO_DMABUF_TEST_REVOKE_RESTORE), 0);
 	}
 	pthread_join(th, NULL);
-	fx_verify_rw(fx.edu, b.fd, b.cpu, B, b.size, 0x77);
+	fx_verify_rw(fx->edu, b.fd, b.cpu, B, b.size, 0x77);
 	FIGURE("revoke_vs_group_attach", "rounds=%u attach_races=%u detach_races=%u"
 	       " map_two_domains_races=%u map_won=%u first_group_detach_races=%u"
 	       " stale_mapping_checks=%u ms=%" PRIu64, rounds, n[0], n[1], n[2], map_won, n[3],

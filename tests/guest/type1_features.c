@@ -35,18 +35,18 @@ TEST(counts_once_against_dma_entry_limit)
 {
 	struct vfd_iommu_info before, after;
 	struct tx_buf *b;
-	struct fx fx;
+	struct fx *fx;
 
-	fx_open(&fx, 0);
+	fx = fx_open(0);
 	/* 64 physically separate pages: 64 runs, still one entry */
 	b = tx_create(64 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_STATIC, 0);
-	ASSERT_OK(vfd_container_iommu_info(fx.c, &before));
+	ASSERT_OK(vfd_container_iommu_info(fx->c, &before));
 	ASSERT_TRUE(before.dma_avail_reported);
-	ASSERT_OK(fx_map_dmabuf_raw(fx_cfd(&fx), b->fd, 0, IOVA_BUF, b->size, RW));
-	ASSERT_OK(vfd_container_iommu_info(fx.c, &after));
+	ASSERT_OK(fx_map_dmabuf_raw(fx_cfd(fx), b->fd, 0, IOVA_BUF, b->size, RW));
+	ASSERT_OK(vfd_container_iommu_info(fx->c, &after));
 	ASSERT_EQ(after.dma_avail, before.dma_avail - 1);
-	ASSERT_OK(fx_unmap_raw(fx_cfd(&fx), IOVA_BUF, b->size, 0, NULL));
-	ASSERT_OK(vfd_container_iommu_info(fx.c, &after));
+	ASSERT_OK(fx_unmap_raw(fx_cfd(fx), IOVA_BUF, b->size, 0, NULL));
+	ASSERT_OK(vfd_container_iommu_info(fx->c, &after));
 	ASSERT_EQ(after.dma_avail, before.dma_avail);
 }
 
@@ -70,11 +70,11 @@ TEST(not_charged_to_locked_memory)
 	uint8_t *mem = fx_alloc(1 << 20);
 	struct tx_buf *b;
 	long l0, l1, l2;
-	struct fx fx;
+	struct fx *fx;
 	int cfd;
 
-	fx_open(&fx, 0);
-	cfd = fx_cfd(&fx);
+	fx = fx_open(0);
+	cfd = fx_cfd(fx);
 	b = tx_create(4 << 20, VFIO_DMABUF_TEST_KIND_CHUNKED, VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0);
 	l0 = vmlck_kb();
 	ASSERT_OK(fx_map_dmabuf_raw(cfd, b->fd, 0, IOVA_BUF, b->size, RW));
@@ -92,11 +92,11 @@ TEST(vaddr_flags_refused)
 {
 	uint8_t *mem = fx_alloc(4 * 4096);
 	struct tx_buf *b;
-	struct fx fx;
+	struct fx *fx;
 	int cfd;
 
-	fx_open(&fx, 0);
-	cfd = fx_cfd(&fx);
+	fx = fx_open(0);
+	cfd = fx_cfd(fx);
 	if (ioctl(cfd, VFIO_CHECK_EXTENSION, VFIO_UPDATE_VADDR) != 1)
 		SKIP("type1 without VFIO_UPDATE_VADDR");
 	b = tx_create(4 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_STATIC, 0);
@@ -116,7 +116,7 @@ TEST(vaddr_flags_refused)
 	/* nothing changed: the memory mapping's vaddr is still valid (a
 	 * half-done invalidation would make this block), both still work */
 	fx_fill(mem, XFER_BYTES, 31);
-	fx_edu_roundtrip(fx.edu, IOVA_MEM, IOVA_BUF + 4096, XFER_BYTES);
+	fx_edu_roundtrip(fx->edu, IOVA_MEM, IOVA_BUF + 4096, XFER_BYTES);
 	fx_cpu_begin(b->fd);
 	ASSERT_EQ(fx_check(b->cpu + 4096, XFER_BYTES, 31), -1);
 	fx_cpu_end(b->fd);
@@ -151,11 +151,11 @@ TEST(dirty_tracking_reports_all_dirty)
 	} u;
 	uint64_t bits[1], npages = 16;
 	struct tx_buf *b;
-	struct fx fx;
+	struct fx *fx;
 	static int cfd;
 
-	fx_open(&fx, 0);
-	cfd = fx_cfd(&fx);
+	fx = fx_open(0);
+	cfd = fx_cfd(fx);
 	b = tx_create(npages * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_STATIC, 0);
 	ASSERT_OK(fx_map_dmabuf_raw(cfd, b->fd, 0, IOVA_BUF, b->size, RW));
 	ASSERT_OK(dirty(cfd, VFIO_IOMMU_DIRTY_PAGES_FLAG_START));
@@ -167,7 +167,7 @@ TEST(dirty_tracking_reports_all_dirty)
 	g.hdr.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP;
 	g.get.iova = IOVA_BUF;
 	g.get.size = b->size;
-	g.get.bitmap.pgsize = fx_pgsize(&fx);
+	g.get.bitmap.pgsize = fx_pgsize(fx);
 	g.get.bitmap.size = sizeof(bits);
 	g.get.bitmap.data = (__u64 *)bits;
 	ASSERT_OK(ioctl(cfd, VFIO_IOMMU_DIRTY_PAGES, &g));
@@ -180,7 +180,7 @@ TEST(dirty_tracking_reports_all_dirty)
 	u.hdr.flags = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP;
 	u.hdr.iova = IOVA_BUF;
 	u.hdr.size = b->size;
-	u.bitmap.pgsize = fx_pgsize(&fx);
+	u.bitmap.pgsize = fx_pgsize(fx);
 	u.bitmap.size = sizeof(bits);
 	u.bitmap.data = (__u64 *)bits;
 	ASSERT_OK(ioctl(cfd, VFIO_IOMMU_UNMAP_DMA, &u));
@@ -198,12 +198,12 @@ static void detach_second_group(bool revoke_first)
 	struct vfd_edu *e1;
 	struct tx_buf *b;
 	uint64_t unmapped;
-	struct fx fx;
+	struct fx *fx;
 	int cfd;
 
 	fx_force_new_domain();
-	fx_open(&fx, 0);
-	cfd = fx_cfd(&fx);
+	fx = fx_open(0);
+	cfd = fx_cfd(fx);
 	b = tx_create(8 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0);
 	ASSERT_OK(fx_map_dmabuf_raw(cfd, b->fd, 0, IOVA_BUF, b->size, RW));
 	{
@@ -212,17 +212,17 @@ static void detach_second_group(bool revoke_first)
 
 		ASSERT_OK(vfd_edu_find(NULL, 1, name, sizeof(name), &err));
 		/* replayed into a second domain; closed below, not deferred */
-		ASSERT_OK(vfd_edu_open(fx.c, name, VFD_EDU_WIDE_DMA, &e1));
+		ASSERT_OK(vfd_edu_open(fx->c, name, VFD_EDU_WIDE_DMA, &e1));
 	}
 	fx_verify_rw(e1, b->fd, b->cpu, IOVA_BUF, b->size, 41);
 	if (revoke_first)
 		ASSERT_OK(tx_revoke(b, VFIO_DMABUF_TEST_REVOKE_NOTIFY_ONLY));
 	vfd_edu_close(e1);	/* detaches group 2, frees its domain */
 	if (!revoke_first) {
-		fx_verify_rw(fx.edu, b->fd, b->cpu, IOVA_BUF, b->size, 42);
+		fx_verify_rw(fx->edu, b->fd, b->cpu, IOVA_BUF, b->size, 42);
 		ASSERT_OK(tx_revoke(b, VFIO_DMABUF_TEST_REVOKE_NOTIFY_ONLY));
 	}
-	fx_expect_write_fault(fx.edu, b->fd, b->cpu, IOVA_BUF);
+	fx_expect_write_fault(fx->edu, b->fd, b->cpu, IOVA_BUF);
 	ASSERT_OK(fx_unmap_raw(cfd, IOVA_BUF, b->size, 0, &unmapped));
 	ASSERT_EQ(unmapped, b->size);
 }
