@@ -448,7 +448,6 @@ static void dma_map_check(void *arg, bool ok)
 TEST_TIMEOUT(map_dma_across_page_table_boundary, 600)
 {
 	struct boundary_ctx b = { 0 };
-	struct fx_param hp;
 	uint8_t *huge;
 	struct fi f;
 
@@ -457,7 +456,7 @@ TEST_TIMEOUT(map_dma_across_page_table_boundary, 600)
 	b.anchor = tx_create(4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_STATIC, 0);
 	if (access("/proc/sys/vm/nr_hugepages", W_OK))
 		SKIP("no /proc/sys/vm/nr_hugepages (CONFIG_HUGETLBFS)");
-	fx_param_set(&hp, "/proc/sys/vm/nr_hugepages", 1);
+	fx_param_set("/proc/sys/vm/nr_hugepages", 1);
 	huge = mmap(NULL, 2 << 20, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE, -1, 0);
 	if (huge == MAP_FAILED)

@@ -131,47 +131,43 @@ bool fx_free_memory_comparable(void)
 	return !d || !*d;
 }
 
-void fx_param_restore(void *param)
+void fx_param_restore(const struct fx_param *p)
 {
-	struct fx_param *p = param;
-
 	if (!vt_write_file(p->path, p->old))
 		vt_info("write %s: %s", p->path, strerror(errno));
 }
 
-static void fx_param_restore_free(void *param)
+static void fx_param_restore_deferred(void *arg)
 {
-	fx_param_restore(param);
-	free(param);
+	fx_param_restore(arg);
 }
 
-unsigned long long fx_param_set(struct fx_param *p, const char *path, unsigned long long v)
+/*
+ * The saved value and the path are copied onto the arena: the deferred
+ * restore runs after the test function (and whatever string it passed)
+ * has gone.
+ */
+struct fx_param *fx_param_set(const char *path, unsigned long long v)
 {
-	struct fx_param *copy;
+	struct fx_param *p = vt_calloc(sizeof(*p));
 	char buf[32];
 	ssize_t n;
-	int fd = open(path, O_RDWR | O_CLOEXEC);
+	int fd;
 
+	if ((size_t)snprintf(p->path, sizeof(p->path), "%s", path) >= sizeof(p->path))
+		FAIL("%s: path too long for struct fx_param", path);
+	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		FAIL("%s: %s", path, strerror(errno));
 	n = read(fd, p->old, sizeof(p->old) - 1);
 	ASSERT_GT(n, 0);
 	p->old[n] = '\0';
-	p->path = path;
-	/*
-	 * The deferred restore gets a copy of its own: it runs after the test
-	 * function has returned, when a @p on that function's stack is gone.
-	 */
-	copy = malloc(sizeof(*copy));
-	if (!copy)
-		FAIL("malloc");
-	*copy = *p;
-	vt_defer(fx_param_restore_free, copy);
+	vt_defer(fx_param_restore_deferred, p);
 	snprintf(buf, sizeof(buf), "%llu", v);
-	if (pwrite(fd, buf, strlen(buf), 0) < 0)
+	if (pwrite(fd, buf, strlen(buf), 0) != (ssize_t)strlen(buf))
 		FAIL("writing %s to %s: %s", buf, path, strerror(errno));
 	close(fd);
-	return strtoull(p->old, NULL, 0);
+	return p;
 }
 
 long fx_meminfo_kb(const char *key)

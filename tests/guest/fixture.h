@@ -51,12 +51,13 @@ bool fx_free_memory_comparable(void);
 /* A module parameter or sysctl set for the rest of the test: the old
  * value is written back at the end (or earlier, with fx_param_restore()). */
 struct fx_param {
-	const char *path;
+	char path[128];
 	char old[32];
 };
-/* Set @path to @v; FAILs if it cannot; returns the old value. */
-unsigned long long fx_param_set(struct fx_param *p, const char *path, unsigned long long v);
-void fx_param_restore(void *param);
+/* Set @path to @v; FAILs if it cannot.  The saved value is on the test's
+ * arena, and written back at the end of the test. */
+struct fx_param *fx_param_set(const char *path, unsigned long long v);
+void fx_param_restore(const struct fx_param *p);
 
 /* A /proc/meminfo field in KiB, or -1. */
 long fx_meminfo_kb(const char *key);

@@ -1604,7 +1604,7 @@ TEST_TIMEOUT(revoke_vs_container_close, tmo(60))
  * break the tests that follow.  The child dies with this process (the
  * harness kills this one on a timeout).
  */
-static void with_param(struct fx_param *p, void (*body)(void))
+static void with_param(const struct fx_param *p, void (*body)(void))
 {
 	int st = vt_run_child(body);
 
@@ -1623,10 +1623,8 @@ static void entry_limit_body(void);
 
 TEST_TIMEOUT(dma_entry_limit_filled, tmo(60))
 {
-	struct fx_param p;
-
-	fx_param_set(&p, LIMIT_PARAM, entry_limit());	/* read when a container opens */
-	with_param(&p, entry_limit_body);
+	/* read when a container opens */
+	with_param(fx_param_set(LIMIT_PARAM, entry_limit()), entry_limit_body);
 }
 
 static void entry_limit_body(void)
@@ -1701,11 +1699,8 @@ static void largest_body(void);
 
 TEST_TIMEOUT(largest_mapping, tmo(90))
 {
-	struct fx_param p;
-
 	/* the test exporter's default limit is 256 MiB */
-	fx_param_set(&p, MAXBUF_PARAM, GiB);
-	with_param(&p, largest_body);
+	with_param(fx_param_set(MAXBUF_PARAM, GiB), largest_body);
 }
 
 static void largest_body(void)
@@ -1915,11 +1910,9 @@ static void group_attach_body(void)
 TEST_TIMEOUT(revoke_vs_group_attach, tmo(90))
 {
 	struct vfd_error err;
-	struct fx_param p;
 	char name[64];
 
 	if (vfd_edu_find(NULL, 1, name, sizeof(name), &err) < 0)
 		SKIP("no second edu device: %s", err.msg);
-	fx_param_set(&p, FORCE_PARAM, 1);
-	with_param(&p, group_attach_body);
+	with_param(fx_param_set(FORCE_PARAM, 1), group_attach_body);
 }
