@@ -1412,20 +1412,6 @@ static void audit(struct fz *z)
 /* Setup                                                               */
 /* ------------------------------------------------------------------ */
 
-static char old_limit[32];
-
-static void restore_limit(void *arg)
-{
-	int fd = open(LIMIT_PARAM, O_WRONLY | O_CLOEXEC);
-
-	(void)arg;
-	if (fd >= 0) {
-		if (write(fd, old_limit, strlen(old_limit)) < 0)
-			vt_info("restoring dma_entry_limit: %s", strerror(errno));
-		close(fd);
-	}
-}
-
 static void setup_fds(struct fz *z)
 {
 	struct vfd_error err;
@@ -1520,22 +1506,15 @@ static void fuzz_body(void);
  */
 TEST_TIMEOUT(container_ioctls, fuzz_timeout())
 {
-	char buf[32], what[96];
-	ssize_t rd;
-	int fd, len, st;
+	const struct fx_param *limit;
+	char what[96];
+	int st;
 
 	/* a small entry limit so that ENOSPC is part of the game */
-	fd = open(LIMIT_PARAM, O_RDWR | O_CLOEXEC);
-	ASSERT_GE(fd, 0);
-	rd = read(fd, old_limit, sizeof(old_limit) - 1);
-	ASSERT_GT(rd, 0);
-	vt_defer(restore_limit, NULL);
-	len = snprintf(buf, sizeof(buf), "%d", ENTRY_LIMIT);
-	ASSERT_EQ(pwrite(fd, buf, (size_t)len, 0), len);
-	close(fd);
+	limit = fx_param_set(LIMIT_PARAM, ENTRY_LIMIT);
 	(void)fuzz_seed();	/* chosen here: the child inherits it */
 	st = vt_run_child(fuzz_body);
-	restore_limit(NULL);
+	fx_param_restore(limit);
 	snprintf(what, sizeof(what), "the fuzzer (VFD_FUZZ_SEED=0x%llx reproduces)", fuzz_seed());
 	vt_child_result(st, what);
 }
