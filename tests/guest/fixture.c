@@ -304,7 +304,8 @@ static void fx_pace_faults(void)
 	fclose(f);
 }
 
-void fx_kmsg_start(struct fx_kmsg *k, bool expect_fault)
+/* Start watching into @k, which the caller stops (no clean-up deferred). */
+static void fx_kmsg_open(struct fx_kmsg *k, bool expect_fault)
 {
 	if (expect_fault)
 		fx_pace_faults();
@@ -312,6 +313,28 @@ void fx_kmsg_start(struct fx_kmsg *k, bool expect_fault)
 	if (k->fd < 0)
 		FAIL("open /dev/kmsg: %s", strerror(errno));
 	lseek(k->fd, 0, SEEK_END);
+}
+
+void fx_kmsg_stop(struct fx_kmsg *k)
+{
+	if (k->fd >= 0)
+		close(k->fd);
+	k->fd = -1;
+}
+
+static void fx_kmsg_stop_deferred(void *arg)
+{
+	fx_kmsg_stop(arg);
+}
+
+struct fx_kmsg *fx_kmsg_start(bool expect_fault)
+{
+	struct fx_kmsg *k = vt_calloc(sizeof(*k));
+
+	k->fd = -1;
+	vt_defer(fx_kmsg_stop_deferred, k);
+	fx_kmsg_open(k, expect_fault);
+	return k;
 }
 
 static int64_t fx_now_ms(void)
@@ -446,6 +469,11 @@ void fx_verify_rw(struct vfd_edu *e, int dmabuf_fd, uint8_t *cpu,
 void fx_expect_write_fault(struct vfd_edu *e, int dmabuf_fd, uint8_t *cpu,
 			   uint64_t iova)
 {
+	/*
+	 * On this frame, not the arena: stopped below, never deferred.  Tests
+	 * call this in loops, where a deferred stop per call would fill the
+	 * table of clean-ups.
+	 */
 	struct fx_kmsg k;
 	char line[512];
 	unsigned int i, attempt;
@@ -464,10 +492,10 @@ void fx_expect_write_fault(struct vfd_edu *e, int dmabuf_fd, uint8_t *cpu,
 	for (attempt = 0; attempt < 2 && !found; attempt++) {
 		int64_t t0 = fx_now_ms();
 
-		fx_kmsg_start(&k, true);
+		fx_kmsg_open(&k, true);
 		fx_edu_write(e, iova, FAULT_PROBE_BYTES);
 		found = fx_kmsg_fault(&k, 3000, line, sizeof(line));
-		close(k.fd);
+		fx_kmsg_stop(&k);
 		if (!found && !attempt) {
 			vt_info("no fault report yet for IOVA 0x%" PRIx64 " (rate limited?): probing again",
 				iova);

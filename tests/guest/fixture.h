@@ -123,12 +123,14 @@ void fx_expect_write_fault(struct vfd_edu *e, int dmabuf_fd, uint8_t *cpu,
 
 /* Kernel log watcher: start before the DMA, then expect a fault line. */
 struct fx_kmsg {
-	int fd;
+	int fd;		/* /dev/kmsg, -1 once stopped */
 };
 /* Start watching the kernel log from now on.  With @expect_fault, first
  * wait as long as needed for the IOMMU driver's fault report rate limit
- * to let the next fault through (see fx_pace_faults()). */
-void fx_kmsg_start(struct fx_kmsg *k, bool expect_fault);
+ * to let the next fault through (see fx_pace_faults()).  On the test's
+ * arena; stopped at the end of the test, or earlier by fx_kmsg_stop(). */
+struct fx_kmsg *fx_kmsg_start(bool expect_fault);
+void fx_kmsg_stop(struct fx_kmsg *k);
 /* Wait up to @ms for a kernel log line matching VFD_FAULT_PATTERN.
  * Returns true and the line in @line if found. */
 bool fx_kmsg_fault(struct fx_kmsg *k, unsigned int ms, char *line, size_t len);

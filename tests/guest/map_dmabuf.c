@@ -298,7 +298,7 @@ TEST(read_only_mapping_write_faults)
  */
 TEST(replay_into_second_group)
 {
-	struct fx_kmsg k;
+	struct fx_kmsg *k;
 	struct vfd_edu *e1;
 	struct tx_buf *b;
 	char line[512];
@@ -314,12 +314,12 @@ TEST(replay_into_second_group)
 	ASSERT_OK(vfd_container_open(&c, NULL, &err));
 	ASSERT_OK(vfd_edu_open(c, NULL, VFD_EDU_WIDE_DMA, &e0));
 	ASSERT_OK(vfd_dma_map_dmabuf(c, b->fd, 0, b->size, &iova, VFD_DMA_RW));
-	fx_kmsg_start(&k, false);
+	k = fx_kmsg_start(false);
 	ASSERT_OK(vfd_edu_find(NULL, 1, line, sizeof(line), &err));
 	ASSERT_OK(vfd_edu_open(c, line, VFD_EDU_WIDE_DMA, &e1));
-	if (fx_kmsg_grep(&k, "replayed", 500, line, sizeof(line)))
+	if (fx_kmsg_grep(k, "replayed", 500, line, sizeof(line)))
 		FAIL("replay without the knob: %s", line);
-	close(k.fd);
+	fx_kmsg_stop(k);
 	fx_verify_rw(e1, b->fd, b->cpu, iova, b->size, 61);
 	vfd_edu_close(e1);
 	vfd_edu_close(e0);
@@ -329,12 +329,12 @@ TEST(replay_into_second_group)
 	fx = fx_open(0);
 	iova = IOVA_A;
 	ASSERT_OK(vfd_dma_map_dmabuf(fx->c, b->fd, 0, b->size, &iova, VFD_DMA_RW));
-	fx_kmsg_start(&k, false);
+	k = fx_kmsg_start(false);
 	e1 = fx_add_edu(fx, 1);
-	if (!fx_kmsg_grep(&k, "replayed 1 dma-buf mapping", 2000, line, sizeof(line)))
+	if (!fx_kmsg_grep(k, "replayed 1 dma-buf mapping", 2000, line, sizeof(line)))
 		FAIL("no replay of the dma-buf mapping into the second group's domain");
 	vt_info("%s", line);
-	close(k.fd);
+	fx_kmsg_stop(k);
 	fx_verify_rw(fx->edu, b->fd, b->cpu, iova, b->size, 62);
 	fx_verify_rw(e1, b->fd, b->cpu, iova, b->size, 63);
 	/* revocation reaches the replayed domain too */
