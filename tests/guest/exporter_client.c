@@ -97,7 +97,6 @@ void tx_info_fd(int fd, struct vfio_dmabuf_test_info *info)
 static void tx_cleanup(void *arg)
 {
 	tx_close(arg);
-	free(arg);
 }
 
 struct tx_buf *tx_try_create(size_t size, unsigned int kind, unsigned int mode,
@@ -109,9 +108,7 @@ struct tx_buf *tx_try_create(size_t size, unsigned int kind, unsigned int mode,
 	*err = tx_create_fd(size, kind, mode, flags, attach_errno, &fd);
 	if (*err)
 		return NULL;
-	b = calloc(1, sizeof(*b));
-	if (!b)
-		FAIL("calloc");
+	b = vt_calloc(sizeof(*b));
 	b->fd = fd;
 	b->size = size;
 	vt_defer(tx_cleanup, b);

@@ -17,8 +17,8 @@ struct tx_buf {
 };
 
 /* Create a test dma-buf (kind/mode/flags of the exporter uapi), mmap it
- * unless @flags has RDONLY; closed, unmapped and freed at the end of the
- * test. */
+ * unless @flags has RDONLY.  On the test's arena; closed and unmapped at
+ * the end of the test. */
 struct tx_buf *tx_create(size_t size, unsigned int kind, unsigned int mode,
 			 unsigned int flags);
 /* Same, but *@err = the ioctl's errno and NULL instead of failing. */

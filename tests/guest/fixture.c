@@ -121,7 +121,6 @@ static void fx_free(void *arg)
 	struct fx_mem *m = arg;
 
 	munmap(m->p, m->len);
-	free(m);
 }
 
 bool fx_free_memory_comparable(void)
@@ -210,11 +209,11 @@ long fx_free_kb(void)
 
 void *fx_alloc(size_t size)
 {
-	struct fx_mem *m = malloc(sizeof(*m));
+	struct fx_mem *m = vt_calloc(sizeof(*m));
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 
-	if (!m || p == MAP_FAILED)
+	if (p == MAP_FAILED)
 		FAIL("mmap %zu bytes: %s", size, strerror(errno));
 	m->p = p;
 	m->len = size;
