@@ -68,14 +68,16 @@ static void fi_close(void *arg)
 	vt_failnth_close(&f->nth);
 }
 
-static void fi_open(struct fi *f)
+/* SKIPs on a kernel that cannot inject; on the test's arena. */
+static struct fi *fi_open(void)
 {
+	struct fi *f = vt_calloc(sizeof(*f));
 	char why[160];
 
-	memset(f, 0, sizeof(*f));
 	if (vt_failnth_open(&f->nth, why, sizeof(why)) < 0)
 		SKIP("%s", why);
 	vt_defer(fi_close, f);
+	return f;
 }
 
 #define FIGURE_FI(what, f)						\
@@ -243,15 +245,15 @@ static void map_sweep(struct fi *f, struct map_ctx *c, const char *what)
 static void map_tx_case(unsigned int kind, unsigned int mode, size_t size, const char *what)
 {
 	struct map_ctx c;
-	struct fi f;
+	struct fi *f;
 
 	map_setup(&c);
-	fi_open(&f);
+	f = fi_open();
 	c.tx = tx_create(size, kind, mode, 0);
 	c.fd = c.tx->fd;
 	c.cpu = c.tx->cpu;
 	c.size = size;
-	map_sweep(&f, &c, what);
+	map_sweep(f, &c, what);
 }
 
 TEST_TIMEOUT(map_static_scattered, 600)
@@ -271,20 +273,20 @@ TEST_TIMEOUT(map_udmabuf, 600)
 	struct vfd_error err = { 0 };
 	struct vfd_dmabuf *b;
 	struct map_ctx c;
-	struct fi f;
+	struct fi *f;
 	void *cpu;
 
 	if (access("/dev/udmabuf", F_OK))
 		SKIP("no /dev/udmabuf in this kernel (CONFIG_UDMABUF)");
 	map_setup(&c);
-	fi_open(&f);
+	f = fi_open();
 	if (vfd_dmabuf_create_udmabuf(256 * 1024, &b, &err) < 0)
 		FAIL("udmabuf: %s", err.msg);
 	ASSERT_OK(vfd_dmabuf_mmap(b, &cpu));
 	c.fd = vfd_dmabuf_fd(b);
 	c.cpu = cpu;
 	c.size = vfd_dmabuf_size(b);
-	map_sweep(&f, &c, "map_udmabuf");
+	map_sweep(f, &c, "map_udmabuf");
 	vfd_dmabuf_free(b);
 }
 
@@ -292,15 +294,15 @@ TEST_TIMEOUT(map_udmabuf, 600)
 TEST_TIMEOUT(map_second_window, 600)
 {
 	struct map_ctx c;
-	struct fi f;
+	struct fi *f;
 
 	map_setup(&c);
-	fi_open(&f);
+	f = fi_open();
 	c.tx = c.keep;
 	c.fd = c.keep->fd;
 	c.cpu = c.keep->cpu;
 	c.size = c.keep->size;
-	map_sweep(&f, &c, "map_second_window");
+	map_sweep(f, &c, "map_second_window");
 }
 
 /* With dirty page tracking on, MAP_DMABUF also allocates the bitmap. */
@@ -310,17 +312,17 @@ TEST_TIMEOUT(map_dirty_tracking, 600)
 		.argsz = sizeof(db), .flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_START,
 	};
 	struct map_ctx c;
-	struct fi f;
+	struct fi *f;
 
 	map_setup(&c);
-	fi_open(&f);
+	f = fi_open();
 	ASSERT_OK(ioctl(c.cfd, VFIO_IOMMU_DIRTY_PAGES, &db));
 	c.tx = tx_create(16 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER,
 			 VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0);
 	c.fd = c.tx->fd;
 	c.cpu = c.tx->cpu;
 	c.size = c.tx->size;
-	map_sweep(&f, &c, "map_dirty_tracking");
+	map_sweep(f, &c, "map_dirty_tracking");
 	db.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP;
 	ASSERT_OK(ioctl(c.cfd, VFIO_IOMMU_DIRTY_PAGES, &db));
 }
@@ -386,10 +388,10 @@ static void boundary_undo(void *arg)
 TEST_TIMEOUT(map_across_page_table_boundary, 600)
 {
 	struct boundary_ctx b = { 0 };
-	struct fi f;
+	struct fi *f;
 
 	map_setup(&b.m);
-	fi_open(&f);
+	f = fi_open();
 	b.anchor = tx_create(4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_STATIC, 0);
 	/* contiguous: one iommu_map() call across the boundary, not two */
 	b.m.tx = tx_create(2 * 4096, VFIO_DMABUF_TEST_KIND_CONTIG, VFIO_DMABUF_TEST_MODE_STATIC, 0);
@@ -398,9 +400,9 @@ TEST_TIMEOUT(map_across_page_table_boundary, 600)
 	b.m.size = b.m.tx->size;
 	boundary_next(&b);
 	tx_info(b.m.tx, &b.m.before);
-	fi_sweep(&f, "map_across_page_table_boundary", map_op, boundary_check, boundary_undo, &b);
+	fi_sweep(f, "map_across_page_table_boundary", map_op, boundary_check, boundary_undo, &b);
 	fx_verify_rw(b.m.fx->edu, b.m.keep->fd, b.m.keep->cpu, IOVA_KEEP, b.m.keep->size, 78);
-	FIGURE_FI("map_across_page_table_boundary", &f);
+	FIGURE_FI("map_across_page_table_boundary", f);
 }
 
 /*
@@ -449,10 +451,10 @@ TEST_TIMEOUT(map_dma_across_page_table_boundary, 600)
 {
 	struct boundary_ctx b = { 0 };
 	uint8_t *huge;
-	struct fi f;
+	struct fi *f;
 
 	map_setup(&b.m);
-	fi_open(&f);
+	f = fi_open();
 	b.anchor = tx_create(4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_STATIC, 0);
 	if (access("/proc/sys/vm/nr_hugepages", W_OK))
 		SKIP("no /proc/sys/vm/nr_hugepages (CONFIG_HUGETLBFS)");
@@ -467,10 +469,10 @@ TEST_TIMEOUT(map_dma_across_page_table_boundary, 600)
 	if (pagemap_pfn(b.m.cpu + 4096) != pagemap_pfn(b.m.cpu) + 1)
 		FAIL("two pages of one hugetlb page are not contiguous");
 	boundary_next(&b);
-	fi_sweep(&f, "map_dma_across_page_table_boundary", dma_map_op, dma_map_check,
+	fi_sweep(f, "map_dma_across_page_table_boundary", dma_map_op, dma_map_check,
 		 boundary_undo, &b);
 	fx_verify_rw(b.m.fx->edu, b.m.keep->fd, b.m.keep->cpu, IOVA_KEEP, b.m.keep->size, 79);
-	FIGURE_FI("map_dma_across_page_table_boundary", &f);
+	FIGURE_FI("map_dma_across_page_table_boundary", f);
 	ASSERT_OK(fx_unmap_raw(b.m.cfd, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL, NULL));
 	munmap(huge, 2 << 20);
 }
@@ -536,10 +538,10 @@ TEST_TIMEOUT(attach_group_replay, 900)
 	struct vfd_error err;
 	struct vfd_edu *e1;
 	char path[64];
-	struct fi f;
+	struct fi *f;
 
 	c.fx = fx_open(0);
-	fi_open(&f);
+	f = fi_open();
 	if (vfd_edu_find(NULL, 1, c.name, sizeof(c.name), &err) < 0)
 		SKIP("no second edu device: %s", err.msg);
 	c.cfd = fx_cfd(c.fx);
@@ -551,12 +553,12 @@ TEST_TIMEOUT(attach_group_replay, 900)
 	snprintf(path, sizeof(path), "/dev/vfio/%d", group_of(c.name));
 	c.group = open(path, O_RDWR);
 	ASSERT_GE(c.group, 0);
-	fi_sweep(&f, "attach_group_replay", attach_op, attach_check, attach_undo, &c);
+	fi_sweep(f, "attach_group_replay", attach_op, attach_check, attach_undo, &c);
 	close(c.group);
 	/* and the replay that finally happens is a working one */
 	e1 = fx_add_edu(c.fx, 1);
 	fx_verify_rw(e1, c.b->fd, c.b->cpu, IOVA_TRY, c.b->size, 500);
-	FIGURE_FI("attach_group_replay", &f);
+	FIGURE_FI("attach_group_replay", f);
 }
 
 /* ---- UNMAP_DMA of dma-buf windows ---- */
@@ -605,15 +607,15 @@ static void unmap_redo(void *arg)
 TEST_TIMEOUT(unmap_windows, 600)
 {
 	struct unmap_ctx c = { 0 };
-	struct fi f;
+	struct fi *f;
 
 	c.fx = fx_open(0);
-	fi_open(&f);
+	f = fi_open();
 	c.cfd = fx_cfd(c.fx);
 	c.b = tx_create(8 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0);
 	unmap_redo(&c);
-	fi_sweep(&f, "unmap_windows", unmap_op, unmap_check, unmap_redo, &c);
-	FIGURE_FI("unmap_windows", &f);
+	fi_sweep(f, "unmap_windows", unmap_op, unmap_check, unmap_redo, &c);
+	FIGURE_FI("unmap_windows", f);
 	ASSERT_OK(fx_unmap_raw(c.cfd, IOVA_TRY, 8 * c.b->size, 0, NULL));
 }
 
@@ -660,12 +662,12 @@ static void info_undo(void *arg)
 TEST_TIMEOUT(get_info_caps, 300)
 {
 	struct info_ctx c = { 0 };
-	struct fi f;
+	struct fi *f;
 
 	c.fx = fx_open(0);
-	fi_open(&f);
+	f = fi_open();
 	c.cfd = fx_cfd(c.fx);
-	fi_sweep(&f, "get_info_caps", info_op, info_check, info_undo, &c);
-	ASSERT_GT(f.enomem, 0);
-	FIGURE_FI("get_info_caps", &f);
+	fi_sweep(f, "get_info_caps", info_op, info_check, info_undo, &c);
+	ASSERT_GT(f->enomem, 0);
+	FIGURE_FI("get_info_caps", f);
 }
