@@ -274,6 +274,19 @@ static void buf_cleanup(void *arg)
 	buf_free(arg);
 }
 
+/*
+ * An empty struct buf on the test's arena for buf_new() to fill: its
+ * buffer is freed at the end of the test (or earlier, by buf_free()).
+ */
+static struct buf *buf_on_arena(void)
+{
+	struct buf *b = vt_calloc(sizeof(*b));
+
+	b->fd = -1;
+	vt_defer(buf_cleanup, b);
+	return b;
+}
+
 /* ---- edu DMA without waiting: the transfer is in flight for 100 ms of
  * QEMU's virtual time (the edu DMA timer) ---- */
 
@@ -466,10 +479,9 @@ TEST_TIMEOUT(map_unmap_cycles, tmo(150))
 {
 	struct vfio_dmabuf_test_stats st0, st1;
 	uint64_t n = 1000ull * scale(), i, t0, t1;
-	struct cycles *c = calloc(1, sizeof(*c));
+	struct cycles *c = vt_calloc(sizeof(*c));
 	long free0, free1, tol;
 
-	ASSERT_TRUE(c != NULL);
 	c->fx = fx_open(0);
 	c->cfd = fx_cfd(c->fx);
 	c->pg = granule(c->fx);
@@ -1108,13 +1120,12 @@ TEST_TIMEOUT(threads_one_container, tmo(120))
 		{ SRC_UDMABUF, 0, 0, MiB },
 		{ SRC_HEAP, 0, 0, 256 * KiB },
 	};
-	struct race *r = calloc(1, sizeof(*r));
+	struct race *r = vt_calloc(sizeof(*r));
 	uint64_t secs = 6ull * scale(), total = 0, count = 0, avail0, t0;
 	uint64_t sum[14] = { 0 }, got = 0;
 	struct vfd_iommu_info info;
 	unsigned int i, k;
 
-	ASSERT_TRUE(r != NULL);
 	r->fx = fx_open(0);
 	r->cfd = fx_cfd(r->fx);
 	r->pg = granule(r->fx);
@@ -1375,24 +1386,24 @@ TEST_TIMEOUT(revoke_vs_unmap, tmo(60))
 	struct vfio_dmabuf_test_stats st0, st1;
 	uint64_t rng = seed_for("revoke_vs_unmap"), t0 = now_ms();
 	struct duel d = { .alternate = true };
-	struct buf b;
+	struct buf *b;
 	pthread_t th;
 	struct fx *fx;
 	int cfd;
 
 	fx = fx_open(0);
 	cfd = fx_cfd(fx);
-	ASSERT_EQ(buf_new(&b, SRC_TX, VFIO_DMABUF_TEST_KIND_SCATTER,
+	b = buf_on_arena();
+	ASSERT_EQ(buf_new(b, SRC_TX, VFIO_DMABUF_TEST_KIND_SCATTER,
 			  VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 16 * 4096, false), 0);
-	vt_defer(buf_cleanup, &b);
 	tx_stats(&st0);
-	duel_start(&d, rounds, b.fd, "revoke_vs_unmap/thread");
+	duel_start(&d, rounds, b->fd, "revoke_vs_unmap/thread");
 	ASSERT_EQ(pthread_create(&th, NULL, duel_revoker, &d), 0);
 	for (i = 0; i < rounds; i++) {
 		uint64_t size = (1 + rndn(&rng, 16)) * 4096;
 
 		/* the revoker alternates between a revoke and a move */
-		ASSERT_OK(fx_map_dmabuf_raw(cfd, b.fd, 16 * 4096 - size, RIOVA, size, RW));
+		ASSERT_OK(fx_map_dmabuf_raw(cfd, b->fd, 16 * 4096 - size, RIOVA, size, RW));
 		pthread_barrier_wait(&d.go);
 		spin_us((unsigned int)rndn(&rng, 300));
 		unmap_exact(cfd, RIOVA, size);
@@ -1400,8 +1411,8 @@ TEST_TIMEOUT(revoke_vs_unmap, tmo(60))
 		if (d.res[i])
 			FAIL("round %u: revoke racing with unmap: %s", i, strerror(d.res[i]));
 		expect_no_mapping(cfd, RIOVA);
-		expect_detached(b.fd, "after unmap raced with revoke");
-		ASSERT_EQ(tx_revoke_fd(b.fd, VFIO_DMABUF_TEST_REVOKE_RESTORE), 0);
+		expect_detached(b->fd, "after unmap raced with revoke");
+		ASSERT_EQ(tx_revoke_fd(b->fd, VFIO_DMABUF_TEST_REVOKE_RESTORE), 0);
 	}
 	pthread_join(th, NULL);
 	tx_stats(&st1);
@@ -1418,25 +1429,25 @@ TEST_TIMEOUT(revoke_vs_map, tmo(60))
 	struct vfio_dmabuf_test_stats st0, st1;
 	uint64_t rng = seed_for("revoke_vs_map"), t0 = now_ms();
 	struct duel d = { .alternate = false };
-	struct buf b;
+	struct buf *b;
 	pthread_t th;
 	struct fx *fx;
 	int cfd;
 
 	fx = fx_open(0);
 	cfd = fx_cfd(fx);
-	ASSERT_EQ(buf_new(&b, SRC_TX, VFIO_DMABUF_TEST_KIND_CHUNKED,
+	b = buf_on_arena();
+	ASSERT_EQ(buf_new(b, SRC_TX, VFIO_DMABUF_TEST_KIND_CHUNKED,
 			  VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 2 * MiB, false), 0);
-	vt_defer(buf_cleanup, &b);
 	tx_stats(&st0);
-	duel_start(&d, rounds, b.fd, "revoke_vs_map/thread");
+	duel_start(&d, rounds, b->fd, "revoke_vs_map/thread");
 	ASSERT_EQ(pthread_create(&th, NULL, duel_revoker, &d), 0);
 	for (i = 0; i < rounds; i++) {
 		int r;
 
 		pthread_barrier_wait(&d.go);
 		spin_us((unsigned int)rndn(&rng, 300));
-		r = fx_map_dmabuf_raw(cfd, b.fd, 0, RIOVA, b.size, RW);
+		r = fx_map_dmabuf_raw(cfd, b->fd, 0, RIOVA, b->size, RW);
 		if (r < 0 && errno != ENODEV)
 			FAIL("round %u: MAP_DMABUF racing with revoke: %s, expected success or"
 			     " ENODEV", i, strerrorname(errno));
@@ -1445,15 +1456,15 @@ TEST_TIMEOUT(revoke_vs_map, tmo(60))
 			FAIL("round %u: revoke racing with map: %s", i, strerror(d.res[i]));
 		if (r == 0) {
 			/* mapped before or during the revoke: the revoke reached it */
-			expect_state(cfd, RIOVA, VFIO_DMABUF_STATE_REVOKED, b.size);
-			unmap_exact(cfd, RIOVA, b.size);
+			expect_state(cfd, RIOVA, VFIO_DMABUF_STATE_REVOKED, b->size);
+			unmap_exact(cfd, RIOVA, b->size);
 			won++;
 		} else {
 			expect_no_mapping(cfd, RIOVA);
 			refused++;
 		}
-		expect_detached(b.fd, "after map raced with revoke");
-		ASSERT_EQ(tx_revoke_fd(b.fd, VFIO_DMABUF_TEST_REVOKE_RESTORE), 0);
+		expect_detached(b->fd, "after map raced with revoke");
+		ASSERT_EQ(tx_revoke_fd(b->fd, VFIO_DMABUF_TEST_REVOKE_RESTORE), 0);
 	}
 	pthread_join(th, NULL);
 	tx_stats(&st1);
@@ -1634,7 +1645,7 @@ static void entry_limit_body(void)
 	uint64_t pg, base, t0, t_map, t_revoke, t_unmap, got, probe;
 	struct vfd_iommu_info info;
 	uint8_t *mem;
-	struct buf b, b2;
+	struct buf *b, *b2;
 	struct fx *fx;
 	int cfd;
 
@@ -1643,35 +1654,35 @@ static void entry_limit_body(void)
 	pg = granule(fx);
 	ASSERT_TRUE(fx->info.dma_avail_reported);
 	ASSERT_EQ(fx->info.dma_avail, limit);
-	ASSERT_EQ(buf_new(&b, SRC_TX, VFIO_DMABUF_TEST_KIND_SCATTER,
+	b = buf_on_arena();
+	ASSERT_EQ(buf_new(b, SRC_TX, VFIO_DMABUF_TEST_KIND_SCATTER,
 			  VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 2 * pg, false), 0);
-	vt_defer(buf_cleanup, &b);
-	ASSERT_EQ(buf_new(&b2, SRC_TX, VFIO_DMABUF_TEST_KIND_SCATTER,
+	b2 = buf_on_arena();
+	ASSERT_EQ(buf_new(b2, SRC_TX, VFIO_DMABUF_TEST_KIND_SCATTER,
 			  VFIO_DMABUF_TEST_MODE_STATIC, pg, false), 0);
-	vt_defer(buf_cleanup, &b2);
 	mem = fx_alloc(pg);
 	base = fx_iova_at_or_above(fx, 1ull << 32, (uint64_t)(limit + 64) * pg);
 	t0 = now_ms();
 	for (i = 0; i < limit; i++)
-		if (fx_map_dmabuf_raw(cfd, b.fd, (i & 1) * pg, base + (uint64_t)i * pg, pg, RW) < 0)
+		if (fx_map_dmabuf_raw(cfd, b->fd, (i & 1) * pg, base + (uint64_t)i * pg, pg, RW) < 0)
 			FAIL("mapping %u of %u: %s", i, limit, strerrorname(errno));
 	t_map = now_ms() - t0;
 	ASSERT_OK(vfd_container_iommu_info(fx->c, &info));
 	ASSERT_EQ(info.dma_avail, 0);
 	/* full: ENOSPC, precisely, for both kinds of mapping ... */
 	probe = base + (uint64_t)(limit + 1) * pg;
-	ASSERT_ERRNO(fx_map_dmabuf_raw(cfd, b.fd, 0, probe, pg, RW), ENOSPC);
+	ASSERT_ERRNO(fx_map_dmabuf_raw(cfd, b->fd, 0, probe, pg, RW), ENOSPC);
 	ASSERT_ERRNO(map_mem_raw(cfd, mem, probe, pg, RW), ENOSPC);
 	/* ... but an overlap is still EEXIST: that check comes first */
-	ASSERT_ERRNO(fx_map_dmabuf_raw(cfd, b.fd, 0, base + 7 * pg, pg, RW), EEXIST);
+	ASSERT_ERRNO(fx_map_dmabuf_raw(cfd, b->fd, 0, base + 7 * pg, pg, RW), EEXIST);
 	/* one entry back, one mapping more, full again */
 	unmap_exact(cfd, base, pg);
-	ASSERT_OK(fx_map_dmabuf_raw(cfd, b.fd, 0, probe, pg, RW));
-	ASSERT_ERRNO(fx_map_dmabuf_raw(cfd, b.fd, 0, probe + pg, pg, RW), ENOSPC);
+	ASSERT_OK(fx_map_dmabuf_raw(cfd, b->fd, 0, probe, pg, RW));
+	ASSERT_ERRNO(fx_map_dmabuf_raw(cfd, b->fd, 0, probe + pg, pg, RW), ENOSPC);
 	expect_state(cfd, probe, VFIO_DMABUF_STATE_MAPPED, pg);
 	/* the exporter revokes the buffer under all of them at once */
 	t0 = now_ms();
-	ASSERT_EQ(tx_revoke_fd(b.fd, 0), 0);
+	ASSERT_EQ(tx_revoke_fd(b->fd, 0), 0);
 	t_revoke = now_ms() - t0;
 	for (i = 1; i < limit; i += limit / 7)
 		expect_state(cfd, base + (uint64_t)i * pg, VFIO_DMABUF_STATE_REVOKED, pg);
@@ -1679,17 +1690,17 @@ static void entry_limit_body(void)
 	ASSERT_ERRNO(get_state(cfd, base, &s), ENOENT);
 	/* still reserved, still counted (a revoked buffer itself would be
 	 * refused earlier, by its exporter: ENODEV) */
-	ASSERT_ERRNO(fx_map_dmabuf_raw(cfd, b.fd, 0, probe + pg, pg, RW), ENODEV);
-	ASSERT_ERRNO(fx_map_dmabuf_raw(cfd, b2.fd, 0, probe + pg, pg, RW), ENOSPC);
-	ASSERT_ERRNO(fx_map_dmabuf_raw(cfd, b2.fd, 0, probe, pg, RW), EEXIST);
+	ASSERT_ERRNO(fx_map_dmabuf_raw(cfd, b->fd, 0, probe + pg, pg, RW), ENODEV);
+	ASSERT_ERRNO(fx_map_dmabuf_raw(cfd, b2->fd, 0, probe + pg, pg, RW), ENOSPC);
+	ASSERT_ERRNO(fx_map_dmabuf_raw(cfd, b2->fd, 0, probe, pg, RW), EEXIST);
 	t0 = now_ms();
 	ASSERT_OK(fx_unmap_raw(cfd, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL, &got));
 	t_unmap = now_ms() - t0;
 	ASSERT_EQ(got, (uint64_t)limit * pg);
 	ASSERT_OK(vfd_container_iommu_info(fx->c, &info));
 	ASSERT_EQ(info.dma_avail, limit);
-	expect_detached(b.fd, "after UNMAP_DMA(ALL) of the full container");
-	ASSERT_EQ(tx_revoke_fd(b.fd, VFIO_DMABUF_TEST_REVOKE_RESTORE), 0);
+	expect_detached(b->fd, "after UNMAP_DMA(ALL) of the full container");
+	ASSERT_EQ(tx_revoke_fd(b->fd, VFIO_DMABUF_TEST_REVOKE_RESTORE), 0);
 	FIGURE("dma_entry_limit_filled", "limit=%u map_ms=%" PRIu64 " map_us_each=%" PRIu64
 	       " revoke_all_ms=%" PRIu64 " unmap_all_ms=%" PRIu64, limit, t_map,
 	       t_map * 1000 / limit, t_revoke, t_unmap);
@@ -1708,7 +1719,7 @@ static void largest_body(void)
 	struct vfio_dmabuf_test_stats st0, st1;
 	uint64_t target = GiB, size, avail, iova, align, t0, t_create, t_map, t_unmap;
 	unsigned int tries;
-	struct buf b;
+	struct buf *b;
 	struct fx *fx;
 	int e = ENOMEM, cfd;
 
@@ -1721,9 +1732,10 @@ static void largest_body(void)
 	if (size < 64 * MiB)
 		SKIP("only %" PRIu64 " MiB available", avail >> 20);
 	tx_stats(&st0);
+	b = buf_on_arena();
 	t0 = now_ms();
 	for (tries = 0; tries < 10 && size >= 64 * MiB; tries++) {
-		e = buf_new(&b, SRC_TX, VFIO_DMABUF_TEST_KIND_CHUNKED,
+		e = buf_new(b, SRC_TX, VFIO_DMABUF_TEST_KIND_CHUNKED,
 			    VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, size, true);
 		if (e != ENOMEM)
 			break;
@@ -1732,25 +1744,24 @@ static void largest_body(void)
 	if (e)
 		FAIL("creating a %" PRIu64 " MiB buffer: %s", size >> 20, strerror(e));
 	t_create = now_ms() - t0;
-	vt_defer(buf_cleanup, &b);
 	for (align = 2 * MiB; align < size; align <<= 1)
 		;
 	iova = fx_iova_at_or_above(fx, 1ull << 32, align);
 	t0 = now_ms();
-	if (fx_map_dmabuf_raw(cfd, b.fd, 0, iova, size, RW) < 0)
+	if (fx_map_dmabuf_raw(cfd, b->fd, 0, iova, size, RW) < 0)
 		FAIL("MAP_DMABUF of %" PRIu64 " MiB at 0x%" PRIx64 ": %s", size >> 20, iova,
 		     strerrorname(errno));
 	t_map = now_ms() - t0;
 	expect_state(cfd, iova, VFIO_DMABUF_STATE_MAPPED, size);
 	/* the device copies from the first page to the last, and within the
 	 * middle 2 MiB chunk */
-	fx_verify_rw(fx->edu, b.fd, b.cpu, iova, size, 0x1a);
-	fx_verify_rw(fx->edu, b.fd, b.cpu + size / 2, iova + size / 2, 2 * MiB, 0x2b);
+	fx_verify_rw(fx->edu, b->fd, b->cpu, iova, size, 0x1a);
+	fx_verify_rw(fx->edu, b->fd, b->cpu + size / 2, iova + size / 2, 2 * MiB, 0x2b);
 	t0 = now_ms();
 	unmap_exact(cfd, iova, size);
 	t_unmap = now_ms() - t0;
-	expect_detached(b.fd, "the large buffer after unmap");
-	buf_free(&b);
+	expect_detached(b->fd, "the large buffer after unmap");
+	buf_free(b);
 	tx_wait_released(st0.buffers_released + 1);
 	tx_stats(&st1);
 	expect_balanced(&st0, &st1);
