@@ -134,9 +134,10 @@ static int dirty(int cfd, uint32_t flag)
 	return ioctl(cfd, VFIO_IOMMU_DIRTY_PAGES, &d);
 }
 
-static void dirty_stop(void *arg)
+/* Deferred after fx_open(): runs before the container is closed. */
+static void dirty_stop(void *fx)
 {
-	dirty(*(int *)arg, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP);
+	dirty(fx_cfd(fx), VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP);
 }
 
 TEST(dirty_tracking_reports_all_dirty)
@@ -152,14 +153,14 @@ TEST(dirty_tracking_reports_all_dirty)
 	uint64_t bits[1], npages = 16;
 	struct tx_buf *b;
 	struct fx *fx;
-	static int cfd;
+	int cfd;
 
 	fx = fx_open(0);
 	cfd = fx_cfd(fx);
 	b = tx_create(npages * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_STATIC, 0);
 	ASSERT_OK(fx_map_dmabuf_raw(cfd, b->fd, 0, IOVA_BUF, b->size, RW));
 	ASSERT_OK(dirty(cfd, VFIO_IOMMU_DIRTY_PAGES_FLAG_START));
-	vt_defer(dirty_stop, &cfd);
+	vt_defer(dirty_stop, fx);
 
 	memset(&g, 0, sizeof(g));
 	bits[0] = 0;
