@@ -1524,10 +1524,9 @@ static void fuzz_body(void)
 	unsigned long long seed = fuzz_seed();
 	struct vfio_dmabuf_test_info ti;
 	struct vfd_iommu_info info;
-	struct fz *z = calloc(1, sizeof(*z));
+	struct fz *z = vt_calloc(sizeof(*z));
 	uint64_t n = ncalls(), every, t0, total = 0, got = 0;
 
-	ASSERT_TRUE(z != NULL);
 	Z = z;
 	z->seed = seed;
 	z->rng = seed;
