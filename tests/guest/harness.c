@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/prctl.h>
@@ -37,6 +38,13 @@ static struct { void (*fn)(void *); void *arg; } vt_defers[VT_MAX_DEFER];
 static unsigned int vt_ndefer;
 /* The test's arena (in its child): freed after the cleanups above ran. */
 static struct vt_block *vt_arena;
+/*
+ * The main thread's stack, [vt_stack_lo, vt_stack_hi), found once by the
+ * runner before it forks the tests, whose stacks are at the same addresses;
+ * vt_stack_err is set instead when libc could not tell.
+ */
+static uintptr_t vt_stack_lo, vt_stack_hi;
+static int vt_stack_err;
 /* Child -> parent: the result line's tail (reason), through a pipe. */
 static int vt_pipe = -1;
 
@@ -47,6 +55,30 @@ void vt_register(const char *name, vt_fn fn, unsigned int timeout_s)
 		abort();
 	}
 	vt_tests[vt_ntests++] = (struct vt_test){ name, fn, timeout_s };
+}
+
+/*
+ * glibc reads the main thread's stack from /proc/self/maps: the mapping
+ * that holds it, extended down by RLIMIT_STACK (at most to the mapping
+ * below), so that the room the stack may still grow into counts too.
+ */
+static void vt_find_stack(void)
+{
+	pthread_attr_t attr;
+	size_t size;
+	void *lo;
+	int e = pthread_getattr_np(pthread_self(), &attr);
+
+	if (!e) {
+		e = pthread_attr_getstack(&attr, &lo, &size);
+		pthread_attr_destroy(&attr);
+	}
+	if (e) {
+		vt_stack_err = e;
+		return;
+	}
+	vt_stack_lo = (uintptr_t)lo;
+	vt_stack_hi = (uintptr_t)lo + size;
 }
 
 void *vt_calloc(size_t n)
@@ -62,10 +94,26 @@ void *vt_calloc(size_t n)
 	return b->data;
 }
 
-void vt_defer(void (*fn)(void *), void *arg)
+void vt_defer_at(const char *file, int line, const char *fn_name, const char *arg_name,
+		 void (*fn)(void *), void *arg)
 {
+	uintptr_t a = (uintptr_t)arg, here = (uintptr_t)__builtin_frame_address(0);
+
+	if (vt_stack_err)
+		vt_fail(file, line, "vt_defer(%s, %s): cannot tell where the stack is (%s), so"
+			" cannot tell that %s is not on it", fn_name, arg_name,
+			strerror(vt_stack_err), arg_name);
+	if (here < vt_stack_lo || here >= vt_stack_hi)
+		vt_fail(file, line, "vt_defer(%s, %s) from a thread other than the test's main"
+			" thread: only that one may register clean-ups", fn_name, arg_name);
+	if (a >= vt_stack_lo && a < vt_stack_hi)
+		vt_fail(file, line, "vt_defer(%s, %s): %s (%p) points into the stack, but %s()"
+			" runs after the test function has returned, on a dead frame: allocate"
+			" the object with vt_calloc() (the test's arena) instead", fn_name,
+			arg_name, arg_name, arg, fn_name);
 	if (vt_ndefer == VT_MAX_DEFER)
-		FAIL("too many deferred cleanups");
+		vt_fail(file, line, "vt_defer(%s, %s): too many deferred cleanups", fn_name,
+			arg_name);
 	vt_defers[vt_ndefer].fn = fn;
 	vt_defers[vt_ndefer++].arg = arg;
 }
@@ -284,6 +332,7 @@ int main(int argc, char **argv)
 	if (!n)
 		return 0;
 	printf("1..%u\n", n);
+	vt_find_stack();
 	/* No SA_RESTART: the alarm must interrupt waitpid(). */
 	sigaction(SIGALRM, &(struct sigaction){ .sa_handler = vt_alarm }, NULL);
 	for (i = 0; i < vt_ntests; i++) {

@@ -53,10 +53,15 @@ void *vt_calloc(size_t n);
 
 /*
  * Register @fn(@arg), run at the end of the test, also after a FAIL or a
- * SKIP; the last registered runs first.  @arg must outlive the test
- * function: NULL, arena, heap or static memory, never the stack.
+ * SKIP; the last registered runs first.  @arg is NULL, arena, heap or
+ * static memory, never the stack, where it would be a dead frame by the
+ * time @fn runs: vt_defer() FAILs the test, saying so, when @arg points
+ * into the stack of the test's main thread (the only thread that may
+ * call it).
  */
-void vt_defer(void (*fn)(void *), void *arg);
+#define vt_defer(fn, arg) vt_defer_at(__FILE__, __LINE__, #fn, #arg, fn, arg)
+void vt_defer_at(const char *file, int line, const char *fn_name, const char *arg_name,
+		 void (*fn)(void *), void *arg);
 
 /* Write @s to the file @path (a /proc or /sys knob): false, with errno set,
  * if it could not be opened or written. */
