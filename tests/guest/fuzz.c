@@ -211,6 +211,7 @@ struct fz {
 	uint64_t calls[NIOC], maps_ok, unmapped_bytes, canary_checks, canary_remaps;
 	uint64_t audits, revokes, dirty_checks, fd_replaced, sum_n, max_n, stale_bits, canary_survived;
 	uint64_t top_skipped, canary_spared, live_checks, revoked_checks;
+	uint64_t wrap_hits;	/* calls where k_overlap()'s wrap mattered */
 	/* allocation failure injection (fail-nth), when inject */
 	struct vt_failnth nth;
 	bool inject;
@@ -219,14 +220,9 @@ struct fz {
 	struct rec ring[16];
 };
 
-static struct fz *Z;	/* for the failure report */
-
-static void dump_ring(void)
+/* The failure report: the seed, the last calls and the model. */
+static void dump_ring(const struct fz *z)
 {
-	struct fz *z = Z;
-
-	if (!z)
-		return;
 	vt_info("fuzz seed 0x%" PRIx64 " (VFD_FUZZ_SEED=0x%" PRIx64 " reproduces); last calls:",
 		z->seed, z->seed);
 	for (uint64_t c = z->call > 16 ? z->call - 16 : 0; c < z->call; c++) {
@@ -242,7 +238,7 @@ static void dump_ring(void)
 			z->m[i].vinv ? " vaddr-invalid" : "", z->m[i].bufid);
 }
 
-#define ZFAIL(...) do { dump_ring(); FAIL(__VA_ARGS__); } while (0)
+#define ZFAIL(z, ...) do { dump_ring(z); FAIL(__VA_ARGS__); } while (0)
 
 /* ------------------------------------------------------------------ */
 /* Model                                                               */
@@ -271,12 +267,10 @@ static int m_overlap(const struct fz *z, uint64_t a, uint64_t s)
  * anything (upstream type1 of these kernels; see the FIGURE's
  * wrap_to_zero_calls).
  */
-static uint64_t wrap_hits;	/* calls where that made a difference */
-
-static int k_overlap(const struct fz *z, uint64_t a, uint64_t s)
+static int k_overlap(struct fz *z, uint64_t a, uint64_t s)
 {
 	if (a + s == 0 && s) {
-		wrap_hits += m_overlap(z, a, s) >= 0;
+		z->wrap_hits += m_overlap(z, a, s) >= 0;
 		return -1;
 	}
 	return m_overlap(z, a, s);
@@ -530,9 +524,10 @@ static int call(struct fz *z, int ioc, unsigned long req, void *arg, int want, i
 		}
 	}
 	if (ret > 0)
-		ZFAIL("call %" PRIu64 ": %s %s returned %d", z->call, ioc_name[ioc], r->what, ret);
+		ZFAIL(z, "call %" PRIu64 ": %s %s returned %d", z->call, ioc_name[ioc], r->what,
+		      ret);
 	if (e != want && e != alt)
-		ZFAIL("call %" PRIu64 ": %s %s: got %s, the model expects %s%s%s", z->call,
+		ZFAIL(z, "call %" PRIu64 ": %s %s: got %s, the model expects %s%s%s", z->call,
 		      ioc_name[ioc], r->what, e ? strerrorname(e) : "success",
 		      want ? strerrorname(want) : "success", alt >= 0 ? " or " : "",
 		      alt < 0 ? "" : alt ? strerrorname(alt) : "success");
@@ -765,7 +760,8 @@ static bool emu_update(struct fz *z, struct mm *m, uint64_t base, bool data_ok)
 	uint64_t copy = off / 64, shift = off % 64, words = (nbits + shift + 63) / 64;
 
 	if (words > BMW)
-		ZFAIL("model: a mapping of %" PRIu64 " pages is too large for its bitmap", nbits);
+		ZFAIL(z, "model: a mapping of %" PRIu64 " pages is too large for its bitmap",
+		      nbits);
 	bm_bits(m->bm, nbits, true);
 	if (shift) {
 		for (uint64_t k = words; k-- > 0; )
@@ -792,7 +788,7 @@ static void check_bitmap(struct fz *z, uint64_t base, uint64_t size, const unsig
 
 		for (uint64_t p = (m->iova - base) / z->pg; p < (m->iova + m->size - base) / z->pg; p++)
 			if (!(z->bitmap[p / 8] & (1u << (p % 8))))
-				ZFAIL("call %" PRIu64 ": IOVA 0x%" PRIx64 " of the mapping 0x%" PRIx64
+				ZFAIL(z, "call %" PRIu64 ": IOVA 0x%" PRIx64 " of the mapping 0x%" PRIx64
 				      "+0x%" PRIx64 " is reported clean: dma-buf and pinned ranges are"
 				      " always dirty", z->call - 1, base + p * z->pg, m->iova, m->size);
 	}
@@ -805,7 +801,7 @@ static void check_bitmap(struct fz *z, uint64_t base, uint64_t size, const unsig
 				vt_info("bitmap word %" PRIu64 " (IOVA 0x%" PRIx64 "): 0x%016" PRIx64
 					", the model has 0x%016" PRIx64, w, base + w * 64 * z->pg,
 					((uint64_t *)z->bitmap)[w], z->ubm[w]);
-		ZFAIL("call %" PRIu64 ": the dirty bitmap differs from the model", z->call - 1);
+		ZFAIL(z, "call %" PRIu64 ": the dirty bitmap differs from the model", z->call - 1);
 	}
 	/* bits beyond the mappings: what the in-place shift left behind */
 	for (uint64_t p = 0; p < npages; p++) {
@@ -890,7 +886,7 @@ static void do_unmap(struct fz *z)
 		/* the kernel's walk stops at once: nothing in range */
 		for (i = 0; i < z->n; i++)
 			if (m_starts_in(&z->m[i], a.u.iova, a.u.size)) {
-				wrap_hits++;
+				z->wrap_hits++;
 				break;
 			}
 		size = 0;
@@ -954,7 +950,7 @@ static void do_unmap(struct fz *z)
 		return;
 	}
 	if (((struct vfio_iommu_type1_dma_unmap *)p)->size != want_size)
-		ZFAIL("call %" PRIu64 ": UNMAP_DMA %s: unmapped 0x%llx, the model has 0x%" PRIx64,
+		ZFAIL(z, "call %" PRIu64 ": UNMAP_DMA %s: unmapped 0x%llx, the model has 0x%" PRIx64,
 		      z->call - 1, z->ring[(z->call - 1) % 16].what,
 		      (unsigned long long)((struct vfio_iommu_type1_dma_unmap *)p)->size, want_size);
 	if (vaddr) {
@@ -1008,13 +1004,13 @@ static void do_get_info(struct fz *z)
 		return;
 	out = (void *)p;
 	if (!(out->flags & VFIO_IOMMU_INFO_PGSIZES) || out->iova_pgsizes != z->fx->info.pgsizes)
-		ZFAIL("call %" PRIu64 ": GET_INFO flags 0x%x pgsizes 0x%llx, expected 0x%" PRIx64,
+		ZFAIL(z, "call %" PRIu64 ": GET_INFO flags 0x%x pgsizes 0x%llx, expected 0x%" PRIx64,
 		      z->call - 1, out->flags, (unsigned long long)out->iova_pgsizes,
 		      z->fx->info.pgsizes);
 	if (a.argsz < z->info_needed) {
 		if (a.argsz >= sizeof(*out) && out->argsz != z->info_needed)
-			ZFAIL("call %" PRIu64 ": GET_INFO asks for argsz %u, before %zu", z->call - 1,
-			      out->argsz, z->info_needed);
+			ZFAIL(z, "call %" PRIu64 ": GET_INFO asks for argsz %u, before %zu",
+			      z->call - 1, out->argsz, z->info_needed);
 		return;
 	}
 	/* walk the capabilities: the entries left must match the model */
@@ -1022,12 +1018,12 @@ static void do_get_info(struct fz *z)
 		struct vfio_info_cap_header *h = (void *)(p + off);
 
 		if (off + sizeof(*h) > z->info_needed)
-			ZFAIL("GET_INFO capability at %u beyond %zu", off, z->info_needed);
+			ZFAIL(z, "GET_INFO capability at %u beyond %zu", off, z->info_needed);
 		if (h->id == VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL) {
 			struct vfio_iommu_type1_info_dma_avail *d = (void *)h;
 
 			if (d->avail != z->limit - z->n)
-				ZFAIL("call %" PRIu64 ": GET_INFO: %u DMA entries left, the model has"
+				ZFAIL(z, "call %" PRIu64 ": GET_INFO: %u DMA entries left, the model has"
 				      " %u mappings of %u", z->call - 1, d->avail, z->n, z->limit);
 		}
 		off = h->next;
@@ -1065,7 +1061,7 @@ static void do_get_state(struct fz *z)
 	out = (void *)p;
 	if (out->size != z->m[i].size || out->__reserved ||
 	    out->state != (z->m[i].revoked ? VFIO_DMABUF_STATE_REVOKED : VFIO_DMABUF_STATE_MAPPED))
-		ZFAIL("call %" PRIu64 ": GET_STATE 0x%llx: state %u size 0x%llx reserved %u, the model"
+		ZFAIL(z, "call %" PRIu64 ": GET_STATE 0x%llx: state %u size 0x%llx reserved %u, the model"
 		      " has %s 0x%" PRIx64, z->call - 1, (unsigned long long)a.iova, out->state,
 		      (unsigned long long)out->size, out->__reserved,
 		      z->m[i].revoked ? "REVOKED" : "MAPPED", z->m[i].size);
@@ -1260,7 +1256,7 @@ static void do_revoke(struct fz *z)
 	}
 	r = tx_revoke_fd(f->fd, flags);
 	if (r && !(r == EALREADY && !flags && f->revoked))
-		ZFAIL("revoke %s flags %u: %s", f->name, flags, strerror(r));
+		ZFAIL(z, "revoke %s flags %u: %s", f->name, flags, strerror(r));
 	z->revokes++;
 	if (flags == VFIO_DMABUF_TEST_REVOKE_RESTORE) {
 		f->revoked = false;	/* its mappings stay revoked */
@@ -1304,7 +1300,8 @@ static void data_checks(struct fz *z);
 static void canary_map(struct fz *z)
 {
 	if (fx_map_dmabuf_raw(z->cfd, z->canary_fd, 0, z->canary_iova, CANARY_PAGES * 4096ull, RW) < 0)
-		ZFAIL("mapping the canary at 0x%" PRIx64 ": %s", z->canary_iova, strerrorname(errno));
+		ZFAIL(z, "mapping the canary at 0x%" PRIx64 ": %s", z->canary_iova,
+		      strerrorname(errno));
 	z->m[z->n++] = (struct mm){ .iova = z->canary_iova, .size = CANARY_PAGES * 4096ull,
 				    .dmabuf = true, .bufid = z->canary_bufid };
 }
@@ -1367,7 +1364,7 @@ static void data_checks(struct fz *z)
 			fx_cpu_begin(f->fd);
 			for (unsigned int b = 0; b < 4096; b++)
 				if (cpu[b] != 0xee)
-					ZFAIL("a device write through the revoked mapping 0x%" PRIx64
+					ZFAIL(z, "a device write through the revoked mapping 0x%" PRIx64
 					      "+0x%" PRIx64 " of %s reached byte %u of the buffer: a"
 					      " stale IOMMU mapping", m->iova, m->size, f->name, b);
 			fx_cpu_end(f->fd);
@@ -1390,20 +1387,20 @@ static void audit(struct fz *z)
 		if (ioctl(z->cfd, VFIO_IOMMU_DMABUF_GET_STATE, &s) < 0) {
 			if (!m->dmabuf && errno == EINVAL)
 				continue;
-			ZFAIL("audit at call %" PRIu64 ": GET_STATE 0x%" PRIx64 " (%s in the model): %s",
+			ZFAIL(z, "audit at call %" PRIu64 ": GET_STATE 0x%" PRIx64 " (%s in the model): %s",
 			      z->call, m->iova, m->dmabuf ? "dma-buf" : "MAP_DMA", strerrorname(errno));
 		}
 		if (!m->dmabuf || s.size != m->size ||
 		    s.state != (m->revoked ? VFIO_DMABUF_STATE_REVOKED : VFIO_DMABUF_STATE_MAPPED))
-			ZFAIL("audit at call %" PRIu64 ": 0x%" PRIx64 ": state %u size 0x%llx, the"
+			ZFAIL(z, "audit at call %" PRIu64 ": 0x%" PRIx64 ": state %u size 0x%llx, the"
 			      " model has %s 0x%" PRIx64 " %s", z->call, m->iova, s.state,
 			      (unsigned long long)s.size, m->dmabuf ? "dma-buf" : "MAP_DMA", m->size,
 			      m->revoked ? "revoked" : "");
 	}
 	if (vfd_container_iommu_info(z->fx->c, &info) < 0)
-		ZFAIL("GET_INFO: %s", vfd_container_errmsg(z->fx->c));
+		ZFAIL(z, "GET_INFO: %s", vfd_container_errmsg(z->fx->c));
 	if (info.dma_avail != z->limit - z->n)
-		ZFAIL("audit at call %" PRIu64 ": %u DMA entries left, the model has %u of %u",
+		ZFAIL(z, "audit at call %" PRIu64 ": %u DMA entries left, the model has %u of %u",
 		      z->call, info.dma_avail, z->n, z->limit);
 	z->audits++;
 }
@@ -1527,7 +1524,6 @@ static void fuzz_body(void)
 	struct fz *z = vt_calloc(sizeof(*z));
 	uint64_t n = ncalls(), every, t0, total = 0, got = 0;
 
-	Z = z;
 	z->seed = seed;
 	z->rng = seed;
 	vt_info("fuzz seed 0x%llx, %" PRIu64 " calls (VFD_FUZZ_SEED, VFD_FUZZ_CALLS)", seed, n);
@@ -1624,7 +1620,7 @@ static void fuzz_body(void)
 		total += z->m[i].size;
 	ASSERT_OK(fx_unmap_raw(z->cfd, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL, &got));
 	if (got != total)
-		ZFAIL("UNMAP_DMA(ALL) at the end unmapped 0x%" PRIx64 ", the model has 0x%" PRIx64
+		ZFAIL(z, "UNMAP_DMA(ALL) at the end unmapped 0x%" PRIx64 ", the model has 0x%" PRIx64
 		      " in %u mappings", got, total, z->n);
 	z->n = 0;
 	ASSERT_OK(vfd_container_iommu_info(z->fx->c, &info));
@@ -1633,8 +1629,8 @@ static void fuzz_body(void)
 		if (!strncmp(z->fds[i].name, "tx", 2)) {
 			tx_info_fd(z->fds[i].fd, &ti);
 			if (ti.attachments || ti.pinned || ti.mapped)
-				ZFAIL("%s still has %u attachments %u pins %u mappings", z->fds[i].name,
-				      ti.attachments, ti.pinned, ti.mapped);
+				ZFAIL(z, "%s still has %u attachments %u pins %u mappings",
+				      z->fds[i].name, ti.attachments, ti.pinned, ti.mapped);
 		}
 
 	vt_info("FIGURE fuzz/container_ioctls seed=0x%llx calls=%" PRIu64 " ms=%" PRIu64
@@ -1651,7 +1647,8 @@ static void fuzz_body(void)
 		now_ms() - t0, z->maps_ok, z->unmapped_bytes, z->revokes, z->fd_replaced,
 		z->dirty_checks, z->audits, z->canary_checks, z->canary_survived, z->canary_remaps,
 		z->canary_spared, z->live_checks, z->revoked_checks, z->limit,
-		z->sum_n / (z->call ? z->call : 1), z->max_n, z->stale_bits, wrap_hits, z->top_skipped,
+		z->sum_n / (z->call ? z->call : 1), z->max_n, z->stale_bits, z->wrap_hits,
+		z->top_skipped,
 		z->inject ? z->fail_pct : 0, z->fi_armed, z->fi_injected, z->fi_enomem,
 		tx_layout_fallbacks());
 	for (int i = 0; i < NIOC; i++) {
@@ -1680,7 +1677,6 @@ static void fuzz_body(void)
 				FAIL("MAP_DMABUF returned %s, not in the documented set", strerrorname(e));
 		}
 	}
-	Z = NULL;
 }
 
 /*
