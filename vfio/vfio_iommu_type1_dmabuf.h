@@ -4,7 +4,8 @@
  * (vfio_iommu_type1_core.c) makes into vfio_iommu_type1_dmabuf.c.
  *
  * Every call that takes a struct vfio_iommu expects iommu->lock to be held,
- * except during container release when nobody else can reach the container.
+ * except the ioctls, which take it themselves, and the calls made during
+ * container release, when nobody else can reach the container.
  */
 #ifndef __VFIO_IOMMU_TYPE1_DMABUF_H
 #define __VFIO_IOMMU_TYPE1_DMABUF_H
@@ -23,6 +24,8 @@ void vfio_dmabuf_exit(void);
 long vfio_iommu_type1_map_dmabuf(struct vfio_iommu *iommu, unsigned long arg);
 long vfio_iommu_type1_dmabuf_get_state(struct vfio_iommu *iommu,
 				       unsigned long arg);
+long vfio_iommu_type1_dmabuf_set_eventfd(struct vfio_iommu *iommu,
+					 unsigned long arg);
 
 /*
  * Unmap a dma-buf range from every IOMMU domain and drop its share of the
@@ -37,7 +40,21 @@ int vfio_dmabuf_replay(struct vfio_iommu *iommu, struct iommu_domain *domain);
 void vfio_dmabuf_unmap_domain(struct vfio_iommu *iommu,
 			      struct iommu_domain *domain);
 
-/* Test knob: never reuse a compatible IOMMU domain when attaching a group. */
+/* Container release, after every mapping is gone: drop the eventfd. */
+void vfio_dmabuf_release(struct vfio_iommu *iommu);
+
+/*
+ * Test builds only (VFIO_DMABUF_TEST_HOOKS, vfio_iommu_type1_dmabuf_test.c):
+ * never reuse a compatible IOMMU domain when attaching a group, so that
+ * replay can be tested under QEMU's single vIOMMU.
+ */
+#ifdef VFIO_DMABUF_TEST_HOOKS
 bool vfio_dmabuf_test_force_new_domain(void);
+#else
+static inline bool vfio_dmabuf_test_force_new_domain(void)
+{
+	return false;
+}
+#endif
 
 #endif /* __VFIO_IOMMU_TYPE1_DMABUF_H */
