@@ -306,15 +306,17 @@ static void expect_exporter(const struct tx_buf *b, int *core_pins,
 /*
  * Several windows of one dma-buf in a container share one attachment: the
  * exporter attaches, pins and maps the buffer once, each window DMAs to its
- * own slice, a revocation revokes every window, and a window mapped after
- * the exporter restored the buffer gets a fresh attachment while the
- * revoked windows keep the old one until they are unmapped.
+ * own slice, a revocation revokes every window and gives the buffer back
+ * at once, and a window mapped after the exporter restored the buffer gets
+ * a fresh attachment while the revoked windows stay reserved until they
+ * are unmapped.
  */
 TEST(windows_share_one_attachment)
 {
 	const uint64_t pg = 4096, w0 = IOVA, w1 = IOVA + 0x100000,
 		       w2 = IOVA + 0x200000, w3 = IOVA + 0x300000;
 	struct vfio_iommu_type1_dmabuf_state s;
+	struct vfio_dmabuf_test_info info;
 	int core_pins = -1;
 	struct tx_buf *b;
 	struct fx *fx;
@@ -347,23 +349,24 @@ TEST(windows_share_one_attachment)
 	ASSERT_EQ(s.state, VFIO_DMABUF_STATE_REVOKED);
 	ASSERT_OK(get_state(cfd, w2, &s));
 	ASSERT_EQ(s.state, VFIO_DMABUF_STATE_REVOKED);
-	expect_exporter(b, &core_pins, 1, 0);
+	ASSERT_TRUE(tx_wait_attachments(b->fd, 0, 2000, &info));
+	expect_exporter(b, &core_pins, 0, 0);
 	fx_expect_write_fault(fx->edu, -1, NULL, w1);
 
 	/* a revoked buffer cannot be mapped; a restored one attaches afresh */
 	ASSERT_ERRNO(fx_map_dmabuf_raw(cfd, b->fd, 0, w3, 4 * pg, RW), ENODEV);
 	ASSERT_EQ(tx_revoke(b, VFIO_DMABUF_TEST_REVOKE_RESTORE), 0);
 	ASSERT_OK(fx_map_dmabuf_raw(cfd, b->fd, 0, w3, 4 * pg, RW));
-	expect_exporter(b, &core_pins, 2, 1);
+	expect_exporter(b, &core_pins, 1, 1);
 	ASSERT_OK(get_state(cfd, w3, &s));
 	ASSERT_EQ(s.state, VFIO_DMABUF_STATE_MAPPED);
 	ASSERT_OK(get_state(cfd, w1, &s));
 	ASSERT_EQ(s.state, VFIO_DMABUF_STATE_REVOKED);
 	fx_verify_rw(fx->edu, b->fd, b->cpu, w3, 4 * pg, 44);
 
-	/* the old attachment goes with its last window, the new with its own */
+	/* the revoked windows hold nothing of the exporter's any more */
 	ASSERT_OK(fx_unmap_raw(cfd, w1, 4 * pg, 0, NULL));
-	expect_exporter(b, &core_pins, 2, 1);
+	expect_exporter(b, &core_pins, 1, 1);
 	ASSERT_OK(fx_unmap_raw(cfd, w2, 4 * pg, 0, NULL));
 	expect_exporter(b, &core_pins, 1, 1);
 	ASSERT_OK(fx_unmap_raw(cfd, w3, 4 * pg, 0, NULL));
@@ -389,8 +392,13 @@ TEST(get_state_errors)
 	ASSERT_ERRNO(get_state(cfd, IOVA + 4096, &s), EINVAL);	/* not its start */
 	s = (struct vfio_iommu_type1_dmabuf_state){ .argsz = 8, .iova = IOVA };
 	ASSERT_ERRNO(ioctl(cfd, VFIO_IOMMU_DMABUF_GET_STATE, &s), EINVAL);
-	s = (struct vfio_iommu_type1_dmabuf_state){ .argsz = sizeof(s), .flags = 1, .iova = IOVA };
+	s = (struct vfio_iommu_type1_dmabuf_state){ .argsz = sizeof(s), .flags = 2, .iova = IOVA };
 	ASSERT_ERRNO(ioctl(cfd, VFIO_IOMMU_DMABUF_GET_STATE, &s), EINVAL);
+	/* nothing is revoked */
+	s = (struct vfio_iommu_type1_dmabuf_state){
+		.argsz = sizeof(s), .flags = VFIO_DMABUF_STATE_FLAG_FIND_REVOKED,
+	};
+	ASSERT_ERRNO(ioctl(cfd, VFIO_IOMMU_DMABUF_GET_STATE, &s), ENOENT);
 	ASSERT_OK(get_state(cfd, IOVA, &s));
 	ASSERT_EQ(s.state, VFIO_DMABUF_STATE_MAPPED);
 }

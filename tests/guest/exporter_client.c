@@ -177,3 +177,19 @@ void tx_wait_released(uint64_t want)
 	FAIL("exporter release ran %llu times, expected %llu: a reference leaked",
 	     (unsigned long long)st.buffers_released, (unsigned long long)want);
 }
+
+bool tx_wait_attachments(int fd, unsigned int attachments, unsigned int ms,
+			 struct vfio_dmabuf_test_info *info)
+{
+	unsigned int waited = 0;
+
+	for (;;) {
+		tx_info_fd(fd, info);
+		if (info->attachments == attachments)
+			return true;
+		if (waited >= ms)
+			return false;
+		usleep(10000);
+		waited += 10;
+	}
+}

@@ -50,6 +50,13 @@ void tx_close(struct tx_buf *b);
 void tx_stats(struct vfio_dmabuf_test_stats *st);
 void tx_info(const struct tx_buf *b, struct vfio_dmabuf_test_info *info);
 int tx_revoke(const struct tx_buf *b, unsigned int flags);
+/*
+ * Wait up to @ms for the exporter to see @attachments attachments of the
+ * buffer @fd (an importer gives a revoked buffer back from a worker, just
+ * after the revoke); false if it did not.  *@info is the last snapshot.
+ */
+bool tx_wait_attachments(int fd, unsigned int attachments, unsigned int ms,
+			 struct vfio_dmabuf_test_info *info);
 /* Wait up to 3 s for the exporter's release count to reach @want (the
  * last fput of a dma-buf can be deferred to a workqueue); FAIL if not. */
 void tx_wait_released(uint64_t want);

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * How type1's other features meet dma-buf ranges (docs/design.md, section
- * 7): one entry against dma_entry_limit, nothing charged to locked memory,
- * the VADDR flags refused without changing anything, dirty tracking
- * reporting the whole range dirty, and a second group's domain torn down
- * while a dma-buf is mapped into it (revoked or not).
+ * 7): one entry against dma_entry_limit, the pinned memory charged once to
+ * locked memory, live update (the VADDR flags) skipping them, dirty
+ * tracking reporting the whole range dirty, and a second group's domain
+ * torn down while a dma-buf is mapped into it (revoked or not).
  */
 #define _GNU_SOURCE
 #include "exporter_client.h"
@@ -65,11 +65,16 @@ static long vmlck_kb(void)
 	return v;
 }
 
-TEST(not_charged_to_locked_memory)
+/*
+ * The memory a dma-buf mapping keeps pinned is charged to locked memory,
+ * as MAP_DMA's is: once per buffer and container, however many windows of
+ * it are mapped, and given back with the last window.
+ */
+TEST(charged_once_to_locked_memory)
 {
 	uint8_t *mem = fx_alloc(1 << 20);
 	struct tx_buf *b;
-	long l0, l1, l2;
+	long l0, l1, l2, l3, l4;
 	struct fx *fx;
 	int cfd;
 
@@ -79,52 +84,93 @@ TEST(not_charged_to_locked_memory)
 	l0 = vmlck_kb();
 	ASSERT_OK(fx_map_dmabuf_raw(cfd, b->fd, 0, IOVA_BUF, b->size, RW));
 	l1 = vmlck_kb();
-	/* control: MAP_DMA of 1 MiB of process memory is charged */
-	ASSERT_OK(map_mem(cfd, mem, IOVA_MEM, 1 << 20, RW));
+	/* a second window of the same buffer costs nothing more */
+	ASSERT_OK(fx_map_dmabuf_raw(cfd, b->fd, 0, IOVA_BUF + b->size, 1 << 20, RW));
 	l2 = vmlck_kb();
-	vt_info("VmLck: %ld kB, after 4 MiB MAP_DMABUF %ld kB, after 1 MiB MAP_DMA %ld kB",
-		l0, l1, l2);
-	ASSERT_EQ(l1, l0);
-	ASSERT_EQ(l2, l1 + 1024);
+	/* control: MAP_DMA of 1 MiB of process memory is charged too */
+	ASSERT_OK(map_mem(cfd, mem, IOVA_MEM, 1 << 20, RW));
+	l3 = vmlck_kb();
+	ASSERT_OK(fx_unmap_raw(cfd, IOVA_BUF, 2 * b->size, 0, NULL));
+	l4 = vmlck_kb();
+	vt_info("VmLck: %ld kB; 4 MiB MAP_DMABUF %ld kB, a second window %ld kB, 1 MiB MAP_DMA %ld kB, dma-buf unmapped %ld kB",
+		l0, l1, l2, l3, l4);
+	ASSERT_EQ(l1, l0 + 4096);
+	ASSERT_EQ(l2, l1);
+	ASSERT_EQ(l3, l2 + 1024);
+	ASSERT_EQ(l4, l3 - 4096);
 }
 
-TEST(vaddr_flags_refused)
+static int unmap_vaddr(int cfd, uint64_t iova, uint64_t size, uint32_t flags,
+		       uint64_t *unmapped)
 {
-	uint8_t *mem = fx_alloc(4 * 4096);
+	return fx_unmap_raw(cfd, iova, size, VFIO_DMA_UNMAP_FLAG_VADDR | flags,
+			    unmapped);
+}
+
+/*
+ * QEMU's live update (CPR): the old process invalidates every vaddr with
+ * VFIO_DMA_UNMAP_FLAG_VADDR, the new one supplies its own with
+ * VFIO_DMA_MAP_FLAG_VADDR, and the device keeps working throughout.
+ * dma-buf ranges have no vaddr: the invalidation skips them (with and
+ * without VFIO_DMA_UNMAP_FLAG_ALL) instead of failing, and a vaddr cannot
+ * be given to one.
+ */
+TEST(cpr_vaddr)
+{
+	uint8_t *mem, *mem2;
 	struct tx_buf *b;
+	uint64_t got;
 	struct fx *fx;
-	int cfd;
+	int cfd, mfd;
 
 	fx = fx_open(0);
 	cfd = fx_cfd(fx);
 	if (ioctl(cfd, VFIO_CHECK_EXTENSION, VFIO_UPDATE_VADDR) != 1)
 		SKIP("type1 without VFIO_UPDATE_VADDR");
-	b = tx_create(4 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_STATIC, 0);
+	/* guest memory as QEMU has it: a memfd, mapped again after the update */
+	mfd = memfd_create("cpr", MFD_CLOEXEC);
+	ASSERT_TRUE(mfd >= 0 && ftruncate(mfd, 4 * 4096) == 0);
+	mem = mmap(NULL, 4 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	mem2 = mmap(NULL, 4 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	close(mfd);
+	ASSERT_TRUE(mem != MAP_FAILED && mem2 != MAP_FAILED);
+	b = tx_create(4 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0);
 	ASSERT_OK(map_mem(cfd, mem, IOVA_MEM, 4 * 4096, RW));
 	ASSERT_OK(fx_map_dmabuf_raw(cfd, b->fd, 0, IOVA_BUF, b->size, RW));
-	/* invalidating the vaddr of a range that includes the dma-buf */
-	struct vfio_iommu_type1_dma_unmap u = {
-		.argsz = sizeof(u), .flags = VFIO_DMA_UNMAP_FLAG_VADDR,
-		.iova = IOVA_MEM, .size = IOVA_BUF + b->size - IOVA_MEM,
-	};
-	ASSERT_ERRNO(ioctl(cfd, VFIO_IOMMU_UNMAP_DMA, &u), EINVAL);
-	/* ... and of the dma-buf range alone; updating its vaddr */
-	u.iova = IOVA_BUF;
-	u.size = b->size;
-	ASSERT_ERRNO(ioctl(cfd, VFIO_IOMMU_UNMAP_DMA, &u), EINVAL);
-	ASSERT_ERRNO(map_mem(cfd, mem, IOVA_BUF, b->size, VFIO_DMA_MAP_FLAG_VADDR), EINVAL);
-	/* nothing changed: the memory mapping's vaddr is still valid (a
-	 * half-done invalidation would make this block), both still work */
-	fx_fill(mem, XFER_BYTES, 31);
-	fx_edu_roundtrip(fx->edu, IOVA_MEM, IOVA_BUF + 4096, XFER_BYTES);
+
+	/* a range over both: only the memory's vaddr goes */
+	ASSERT_OK(unmap_vaddr(cfd, IOVA_MEM, IOVA_BUF + b->size - IOVA_MEM, 0, &got));
+	ASSERT_EQ(got, 4 * 4096);
+	/* the dma-buf range alone: nothing to do, nothing reported */
+	ASSERT_OK(unmap_vaddr(cfd, IOVA_BUF, b->size, 0, &got));
+	ASSERT_EQ(got, 0);
+	/* both kinds keep working for the device meanwhile */
+	fx_fill(b->cpu, XFER_BYTES, 71);
+	fx_edu_roundtrip(fx->edu, IOVA_BUF, IOVA_MEM + 4096, XFER_BYTES);
+	ASSERT_EQ(fx_check(mem + 4096, XFER_BYTES, 71), -1);
+	/* the new process has the same pages at its own address */
+	ASSERT_OK(map_mem(cfd, mem2, IOVA_MEM, 4 * 4096, VFIO_DMA_MAP_FLAG_VADDR));
+	/* a dma-buf range takes no vaddr; a valid one is not replaced */
+	ASSERT_ERRNO(map_mem(cfd, mem2, IOVA_BUF, b->size, VFIO_DMA_MAP_FLAG_VADDR), EINVAL);
+	ASSERT_ERRNO(map_mem(cfd, mem2, IOVA_MEM, 4 * 4096, VFIO_DMA_MAP_FLAG_VADDR), EINVAL);
+
+	/* the same with VFIO_DMA_UNMAP_FLAG_ALL, as QEMU does it */
+	ASSERT_OK(unmap_vaddr(cfd, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL, &got));
+	ASSERT_EQ(got, 4 * 4096);
+	ASSERT_OK(map_mem(cfd, mem2, IOVA_MEM, 4 * 4096, VFIO_DMA_MAP_FLAG_VADDR));
+
+	/* afterwards DMA goes both ways through both kinds */
+	fx_fill(mem2 + 2 * 4096, XFER_BYTES, 72);
+	fx_edu_roundtrip(fx->edu, IOVA_MEM + 2 * 4096, IOVA_BUF + 4096, XFER_BYTES);
 	fx_cpu_begin(b->fd);
-	ASSERT_EQ(fx_check(b->cpu + 4096, XFER_BYTES, 31), -1);
+	ASSERT_EQ(fx_check(b->cpu + 4096, XFER_BYTES, 72), -1);
 	fx_cpu_end(b->fd);
-	/* the memory mapping alone may still be invalidated and updated */
-	u.iova = IOVA_MEM;
-	u.size = 4 * 4096;
-	ASSERT_OK(ioctl(cfd, VFIO_IOMMU_UNMAP_DMA, &u));
-	ASSERT_OK(map_mem(cfd, mem, IOVA_MEM, 4 * 4096, VFIO_DMA_MAP_FLAG_VADDR));
+	fx_verify_rw(fx->edu, b->fd, b->cpu, IOVA_BUF, b->size, 73);
+	/* and both unmap as usual */
+	ASSERT_OK(fx_unmap_raw(cfd, IOVA_MEM, IOVA_BUF + b->size - IOVA_MEM, 0, &got));
+	ASSERT_EQ(got, 4 * 4096 + b->size);
+	munmap(mem, 4 * 4096);
+	munmap(mem2, 4 * 4096);
 }
 
 static int dirty(int cfd, uint32_t flag)

@@ -47,7 +47,10 @@ void do_map_dmabuf(struct fz *z)
 	     a.argsz, a.flags, a.fd, f->name, a.__reserved, (unsigned long long)a.offset,
 	     (unsigned long long)a.iova, (unsigned long long)a.size, (void *)p);
 
-	/* the kernel's order of checks: arguments, fd, exporter, IOVA space */
+	/*
+	 * The kernel's order of checks: arguments, fd, then the IOVA space,
+	 * and only then the exporter (a refused request never reaches it).
+	 */
 	prot = a.flags & RW;
 	if (!readable(z, p, 0, minsz))
 		want = EFAULT;
@@ -65,29 +68,22 @@ void do_map_dmabuf(struct fz *z)
 	else if (((a.flags & VFIO_DMA_MAP_FLAG_WRITE) && !f->wr) ||
 		 ((a.flags & VFIO_DMA_MAP_FLAG_READ) && !f->rd))
 		want = EACCES;
+	else if ((a.size | a.iova | a.offset) & (z->pg - 1))
+		want = EINVAL;
+	else if (k_overlap(z, a.iova, a.size) >= 0)
+		want = EEXIST;
+	else if (z->n >= z->limit)
+		want = ENOSPC;
+	else if (!iova_valid(z, a.iova, a.size))
+		want = EINVAL;
 	else if (f->kind == FK_REFUSE)
 		want = f->err;
 	else if (f->revoked)
 		want = ENODEV;
-	if (!want) {
-		int ins = 0;
-
-		if ((a.size | a.iova | a.offset) & (z->pg - 1))
-			ins = EINVAL;
-		else if (k_overlap(z, a.iova, a.size) >= 0)
-			ins = EEXIST;
-		else if (z->n >= z->limit)
-			ins = ENOSPC;
-		else if (!iova_valid(z, a.iova, a.size))
-			ins = EINVAL;
-		if (f->kind == FK_NOPIN) {
-			/* the core pins at map time unless DMABUF_MOVE_NOTIFY:
-			 * refused before the IOVA space is looked at */
-			want = EOPNOTSUPP;
-			alt = ins;
-		} else {
-			want = ins;
-		}
+	else if (f->kind == FK_NOPIN) {
+		/* the core pins at map time unless DMABUF_MOVE_NOTIFY */
+		want = EOPNOTSUPP;
+		alt = 0;
 	}
 	if (call(z, IOC_MAP_DMABUF, VFIO_IOMMU_MAP_DMABUF, p, want, alt))
 		return;

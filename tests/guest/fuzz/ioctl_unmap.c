@@ -108,12 +108,15 @@ void do_unmap(struct fz *z)
 	else if (!all && bisects(z, a.u.iova, a.u.size))
 		want = EINVAL;
 	else if (vaddr) {
+		/* dma-buf ranges have no vaddr: skipped, not counted */
 		for (i = 0; i < z->n; i++)
-			if (m_starts_in(&z->m[i], a.u.iova, size)) {
-				if (z->m[i].dmabuf || z->m[i].vinv)
+			if (m_starts_in(&z->m[i], a.u.iova, size) && !z->m[i].dmabuf) {
+				if (z->m[i].vinv)
 					want = EINVAL;
 				want_size += z->m[i].size;
 			}
+		if (want)
+			want_size = 0;
 	} else {
 		for (i = 0; i < z->n; i++)
 			if (m_starts_in(&z->m[i], a.u.iova, size))
@@ -146,7 +149,7 @@ void do_unmap(struct fz *z)
 		      (unsigned long long)((struct vfio_iommu_type1_dma_unmap *)p)->size, want_size);
 	if (vaddr) {
 		for (i = 0; i < z->n; i++)
-			if (m_starts_in(&z->m[i], a.u.iova, size))
+			if (m_starts_in(&z->m[i], a.u.iova, size) && !z->m[i].dmabuf)
 				z->m[i].vinv = true;
 		return;
 	}
