@@ -289,6 +289,9 @@ enum vfd_dmabuf_state {
 	VFD_DMABUF_STATE_REVOKED = 2,	/* exporter revoked it: DMA faults;
 					   the IOVA range stays reserved
 					   until vfd_dma_unmap() */
+	VFD_DMABUF_STATE_UNMAPPED = 3,	/* not revoked, but the container has
+					   no IOMMU domain now: nothing
+					   translates it */
 };
 
 /**
@@ -298,6 +301,27 @@ enum vfd_dmabuf_state {
  */
 int vfd_dma_dmabuf_state(struct vfd_container *c, uint64_t iova,
 			 enum vfd_dmabuf_state *state);
+
+/**
+ * A file descriptor that becomes readable (POLLIN) when an exporter
+ * revokes a dma-buf of which the container maps at least one range: put it
+ * into the driver's event loop, then call vfd_dma_revoked().  The container
+ * owns it (vfd_container_close() closes it); the same fd is returned on
+ * every call.  Needs a device opened in the container.
+ * Returns the fd, or -EOPNOTSUPP (the kernel cannot signal revocations),
+ * -ENODEV (no device yet), other -errno.
+ */
+int vfd_container_revoke_fd(struct vfd_container *c);
+
+/**
+ * The dma-buf mappings the exporters revoked, after the revoke fd fired
+ * (clears it).  Copies up to @max of them, sorted by IOVA, into @out (may
+ * be NULL if @max is 0) and returns how many there are (may exceed @max).
+ * A revoked mapping stays in place, its IOVA range reserved, until
+ * vfd_dma_unmap(); the buffer may then be mapped again.
+ */
+int vfd_dma_revoked(struct vfd_container *c, struct vfd_dma_mapping *out,
+		    size_t max);
 
 /* ------------------------------------------------------------------ */
 /* Devices                                                             */

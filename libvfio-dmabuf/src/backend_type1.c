@@ -261,10 +261,59 @@ static int type1_dmabuf_state(struct vfd_container *c, uint64_t iova,
 	case VFIO_DMABUF_STATE_REVOKED:
 		*state = VFD_DMABUF_STATE_REVOKED;
 		return 0;
+	case VFIO_DMABUF_STATE_UNMAPPED:
+		*state = VFD_DMABUF_STATE_UNMAPPED;
+		return 0;
 	default:
 		return vfd__err(e, -EPROTO, "unknown dma-buf mapping state %u",
 				s.state);
 	}
+}
+
+static int type1_set_revoke_eventfd(struct vfd_container *c, int eventfd,
+				    struct vfd_error *e)
+{
+	struct vfio_iommu_type1_dmabuf_eventfd ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.argsz = sizeof(ev);
+	ev.flags = VFIO_DMABUF_EVENT_REVOKED;
+	ev.fd = eventfd;
+	if (ioctl(c->fd, VFIO_IOMMU_DMABUF_SET_EVENTFD, &ev)) {
+		int ret = -errno;
+
+		if (ret == -ENOTTY)
+			return vfd__err(e, -EOPNOTSUPP,
+					"VFIO_IOMMU_DMABUF_SET_EVENTFD is not "
+					"supported by this kernel: its "
+					"vfio_iommu_type1 cannot signal "
+					"revocations");
+		return vfd__err_errno(e, ret, "VFIO_IOMMU_DMABUF_SET_EVENTFD");
+	}
+	return 0;
+}
+
+static int type1_find_revoked(struct vfd_container *c, uint64_t *iova,
+			      uint64_t *size, struct vfd_error *e)
+{
+	struct vfio_iommu_type1_dmabuf_state s;
+
+	memset(&s, 0, sizeof(s));
+	s.argsz = sizeof(s);
+	s.flags = VFIO_DMABUF_STATE_FLAG_FIND_REVOKED;
+	s.iova = *iova;
+	if (ioctl(c->fd, VFIO_IOMMU_DMABUF_GET_STATE, &s)) {
+		int ret = -errno;
+
+		if (ret == -ENOENT)
+			return ret;
+		return vfd__err_errno(e, ret, "VFIO_IOMMU_DMABUF_GET_STATE "
+				      "(FIND_REVOKED) from IOVA 0x%" PRIx64,
+				      *iova);
+	}
+	*iova = s.iova;
+	*size = s.size;
+	return 0;
 }
 
 const struct vfd_backend_ops vfd__backend_type1 = {
@@ -278,4 +327,6 @@ const struct vfd_backend_ops vfd__backend_type1 = {
 	.map_vaddr = type1_map_vaddr,
 	.unmap = type1_unmap,
 	.dmabuf_state = type1_dmabuf_state,
+	.set_revoke_eventfd = type1_set_revoke_eventfd,
+	.find_revoked = type1_find_revoked,
 };

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -39,6 +40,7 @@ int vfd__container_open_ops(struct vfd_container **out,
 	pthread_mutex_init(&c->lock, NULL);
 	vfd__errslot_init(&c->err);
 	c->fd = -1;
+	c->revoke_fd = -1;
 	c->flags = opts->flags;
 	c->restrict_lo = 0;
 	c->restrict_hi = UINT64_MAX;
@@ -100,6 +102,8 @@ void vfd_container_close(struct vfd_container *c)
 		vfd__device_close_locked(c->devices);
 	vfd__dma_forget_all(c);
 	c->ops->close(c);
+	if (c->revoke_fd >= 0)
+		close(c->revoke_fd);
 	vfd_iova_destroy(&c->iova);
 	free(c->maps);
 	pthread_mutex_unlock(&c->lock);

@@ -242,6 +242,14 @@ int vfd__dma_unmap_all_locked(struct vfd_container *c, struct vfd_error *e)
 	return first_err ? first_err : n;
 }
 
+const struct vfd_dma_mapping *vfd__dma_at_locked(const struct vfd_container *c,
+					       uint64_t iova)
+{
+	size_t i = map_pos(c, iova);
+
+	return i < c->nr_maps && c->maps[i].iova == iova ? &c->maps[i] : NULL;
+}
+
 void vfd__dma_forget_all(struct vfd_container *c)
 {
 	while (c->nr_maps)

@@ -103,6 +103,13 @@ struct vfd_backend_ops {
 		     struct vfd_error *e);
 	int (*dmabuf_state)(struct vfd_container *c, uint64_t iova,
 			    enum vfd_dmabuf_state *state, struct vfd_error *e);
+	/* Signal @eventfd when a dma-buf mapping is revoked. */
+	int (*set_revoke_eventfd)(struct vfd_container *c, int eventfd,
+				  struct vfd_error *e);
+	/* The revoked dma-buf mapping with the lowest IOVA >= *@iova: sets
+	 * *@iova and *@size; -ENOENT if there is none. */
+	int (*find_revoked)(struct vfd_container *c, uint64_t *iova,
+			    uint64_t *size, struct vfd_error *e);
 };
 
 VFD_INTERNAL extern const struct vfd_backend_ops vfd__backend_type1;
@@ -131,6 +138,8 @@ struct vfd_container {
 
 	struct vfd_dma_mapping *maps;	/* sorted by iova */
 	size_t nr_maps, cap_maps;
+
+	int revoke_fd;		/* eventfd, or -1 (revoke.c) */
 };
 
 /* vfd_container_open() with an explicit backend (NULL = from opts);
@@ -148,6 +157,9 @@ VFD_INTERNAL int vfd__container_refresh_iova(struct vfd_container *c,
 VFD_INTERNAL int vfd__dma_unmap_all_locked(struct vfd_container *c,
 					   struct vfd_error *e);
 VFD_INTERNAL void vfd__dma_forget_all(struct vfd_container *c);
+/* The recorded mapping that starts at @iova, or NULL.  Container lock. */
+VFD_INTERNAL const struct vfd_dma_mapping *
+vfd__dma_at_locked(const struct vfd_container *c, uint64_t iova);
 
 /* ---- group.c (type1 backend helper) ----------------------------------- */
 

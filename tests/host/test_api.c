@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -87,6 +88,9 @@ struct fake {
 	uint64_t last_iova, last_size;
 	uint32_t last_flags;
 	int last_fd;
+	int revoke_eventfd;		/* registered by the library */
+	uint64_t revoked[4], revoked_size[4];	/* sorted by IOVA */
+	int nr_revoked;
 };
 static struct fake fk;
 static pthread_mutex_t fk_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -178,6 +182,29 @@ static int f_state(struct vfd_container *c, uint64_t iova,
 	return 0;
 }
 
+static int f_set_revoke_eventfd(struct vfd_container *c, int fd,
+				struct vfd_error *e)
+{
+	(void)c;
+	(void)e;
+	fk.revoke_eventfd = fd;
+	return 0;
+}
+
+static int f_find_revoked(struct vfd_container *c, uint64_t *iova,
+			  uint64_t *size, struct vfd_error *e)
+{
+	(void)c;
+	(void)e;
+	for (int i = 0; i < fk.nr_revoked; i++)
+		if (fk.revoked[i] >= *iova) {
+			*iova = fk.revoked[i];
+			*size = fk.revoked_size[i];
+			return 0;
+		}
+	return -ENOENT;
+}
+
 static const struct vfd_backend_ops fake_ops = {
 	.name = "fake",
 	.open = f_open,
@@ -187,6 +214,8 @@ static const struct vfd_backend_ops fake_ops = {
 	.map_vaddr = f_map_vaddr,
 	.unmap = f_unmap,
 	.dmabuf_state = f_state,
+	.set_revoke_eventfd = f_set_revoke_eventfd,
+	.find_revoked = f_find_revoked,
 };
 
 static struct vfd_container *fake_container(void)
@@ -465,6 +494,56 @@ static void test_dmabuf_create(void)
 	vfd_dmabuf_free(b);
 }
 
+/* The revoke fd is registered once and owned by the container; the list
+ * of revoked mappings comes from the kernel, completed by the library's
+ * own records, and reading it clears the event. */
+static void test_revoked_list(void)
+{
+	struct vfd_container *c = fake_container();
+	struct vfd_dma_mapping out[2];
+	uint64_t a = 0x10000000, b = 0x20000000, d = 0x30000000, one = 1;
+	struct pollfd pfd;
+	int fd;
+
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	CHECK_EQ(vfd_dma_map_dmabuf(c, 5, 0, 0x4000, &a, VFD_DMA_RW), 0);
+	CHECK_EQ(vfd_dma_map_dmabuf(c, 6, 0x2000, 0x2000, &b, VFD_DMA_READ), 0);
+	CHECK_EQ(vfd_dma_map_dmabuf(c, 7, 0, 0x1000, &d, VFD_DMA_RW), 0);
+	fd = vfd_container_revoke_fd(c);
+	CHECK(fd >= 0);
+	CHECK_EQ(fk.revoke_eventfd, fd);
+	CHECK_EQ(vfd_container_revoke_fd(c), fd);
+	/* nothing revoked, nothing to read */
+	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+	CHECK_EQ(poll(&pfd, 1, 0), 0);
+	CHECK_EQ(vfd_dma_revoked(c, out, 2), 0);
+
+	/* the kernel revokes two of them and signals */
+	fk.revoked[0] = a;
+	fk.revoked_size[0] = 0x4000;
+	fk.revoked[1] = d;
+	fk.revoked_size[1] = 0x1000;
+	fk.nr_revoked = 2;
+	CHECK(write(fd, &one, sizeof(one)) == sizeof(one));
+	CHECK_EQ(poll(&pfd, 1, 0), 1);
+	CHECK_EQ(vfd_dma_revoked(c, NULL, 0), 2);
+	CHECK_EQ(poll(&pfd, 1, 0), 0);		/* read: cleared */
+	CHECK_EQ(vfd_dma_revoked(c, out, 1), 2);	/* more than fit */
+	CHECK_U64(out[0].iova, a);
+	CHECK_EQ(vfd_dma_revoked(c, out, 2), 2);
+	CHECK_U64(out[1].iova, d);
+	CHECK_EQ(out[1].dmabuf_fd, 7);
+	CHECK_EQ(out[0].kind, VFD_DMA_KIND_DMABUF);
+
+	/* a mapping the library does not know of is a protocol error */
+	fk.revoked[0] = 0x50000000;
+	CHECK_EQ(vfd_dma_revoked(c, out, 2), -EPROTO);
+	CHECK_STR_HAS(vfd_container_errmsg(c), "did not make");
+	vfd_container_close(c);
+}
+
 int main(void)
 {
 	RUN(test_open_no_vfio);
@@ -474,6 +553,7 @@ int main(void)
 	RUN(test_map_errors_and_messages);
 	RUN(test_alignment_flag_and_window);
 	RUN(test_threads);
+	RUN(test_revoked_list);
 	RUN(test_dmabuf_import);
 	RUN(test_dmabuf_create);
 	return tap_done();
