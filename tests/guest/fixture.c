@@ -169,6 +169,21 @@ struct fx_param *fx_param_set(const char *path, unsigned long long v)
 	return p;
 }
 
+long fx_vmlck_kb(void)
+{
+	char line[256];
+	long v = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		FAIL("/proc/self/status: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmLck:", 6))
+			v = atol(line + 6);
+	fclose(f);
+	return v;
+}
+
 long fx_meminfo_kb(const char *key)
 {
 	char line[256];
@@ -411,6 +426,22 @@ int fx_map_dmabuf_raw(int cfd, int fd, uint64_t offset, uint64_t iova,
 	};
 
 	return ioctl(cfd, VFIO_IOMMU_MAP_DMABUF, &m);
+}
+
+int fx_map_mem_raw(int cfd, void *vaddr, uint64_t iova, uint64_t size, uint32_t flags)
+{
+	struct vfio_iommu_type1_dma_map m = {
+		.argsz = sizeof(m), .flags = flags, .vaddr = (uintptr_t)vaddr,
+		.iova = iova, .size = size,
+	};
+
+	return ioctl(cfd, VFIO_IOMMU_MAP_DMA, &m);
+}
+
+int fx_dmabuf_state_raw(int cfd, uint64_t iova, struct vfio_iommu_type1_dmabuf_state *s)
+{
+	*s = (struct vfio_iommu_type1_dmabuf_state){ .argsz = sizeof(*s), .iova = iova };
+	return ioctl(cfd, VFIO_IOMMU_DMABUF_GET_STATE, s);
 }
 
 int fx_unmap_raw(int cfd, uint64_t iova, uint64_t size, uint32_t flags,

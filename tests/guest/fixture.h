@@ -9,6 +9,7 @@
 
 #include "harness.h"
 
+#include <linux/vfio_dmabuf.h>
 #include <vfio-dmabuf.h>
 #include <vfio-dmabuf/edu.h>
 
@@ -59,6 +60,8 @@ struct fx_param {
 struct fx_param *fx_param_set(const char *path, unsigned long long v);
 void fx_param_restore(const struct fx_param *p);
 
+/* This process's locked memory (VmLck: mm->locked_vm), in KiB. */
+long fx_vmlck_kb(void);
 /* A /proc/meminfo field in KiB, or -1. */
 long fx_meminfo_kb(const char *key);
 /*
@@ -100,6 +103,10 @@ void fx_force_new_domain(void);
  * return the ioctl's result (-1 with errno on failure). */
 int fx_map_dmabuf_raw(int cfd, int fd, uint64_t offset, uint64_t iova,
 		      uint64_t size, uint32_t flags);
+/* Raw VFIO_IOMMU_MAP_DMA of process memory and VFIO_IOMMU_DMABUF_GET_STATE
+ * (flags 0) of @iova into @s: the ioctl's result. */
+int fx_map_mem_raw(int cfd, void *vaddr, uint64_t iova, uint64_t size, uint32_t flags);
+int fx_dmabuf_state_raw(int cfd, uint64_t iova, struct vfio_iommu_type1_dmabuf_state *s);
 int fx_unmap_raw(int cfd, uint64_t iova, uint64_t size, uint32_t flags,
 		 uint64_t *unmapped);
 /* DMA_BUF_IOCTL_SYNC start/end around CPU access to a dma-buf's mmap. */

@@ -3,8 +3,9 @@
  * dma-buf lifetime under VFIO_IOMMU_MAP_DMABUF: the mapping holds its own
  * reference, every way a mapping ends (unmap, container close, kill -9)
  * releases the buffer and its memory, exporter revocation removes the
- * range from the IOMMU at once, and a group attached later gets the
- * dma-buf mappings replayed.  The test exporter's counters tell whether
+ * range from the IOMMU at once, gives the buffer back to the exporter and
+ * signals the container's revoke eventfd, and a group attached later gets
+ * the dma-buf mappings replayed.  The test exporter's counters tell whether
  * its release callback ran.
  */
 #define _GNU_SOURCE
@@ -14,7 +15,9 @@
 #include <fcntl.h>
 #include <linux/vfio.h>
 #include <linux/vfio_dmabuf.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -23,12 +26,6 @@
 
 #define IOVA	0x02000000ull
 #define RW	(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)
-
-static int get_state(int cfd, uint64_t iova, struct vfio_iommu_type1_dmabuf_state *s)
-{
-	*s = (struct vfio_iommu_type1_dmabuf_state){ .argsz = sizeof(*s), .iova = iova };
-	return ioctl(cfd, VFIO_IOMMU_DMABUF_GET_STATE, s);
-}
 
 TEST(fd_closed_after_map)
 {
@@ -223,7 +220,7 @@ static void revoke_case(unsigned int revoke_flags)
 	cfd = fx_cfd(fx);
 	b = tx_create(8 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0);
 	ASSERT_OK(fx_map_dmabuf_raw(cfd, b->fd, 0, IOVA, b->size, RW));
-	ASSERT_OK(get_state(cfd, IOVA, &s));
+	ASSERT_OK(fx_dmabuf_state_raw(cfd, IOVA, &s));
 	ASSERT_EQ(s.state, VFIO_DMABUF_STATE_MAPPED);
 	ASSERT_EQ(s.size, b->size);
 	fx_verify_rw(fx->edu, b->fd, b->cpu, IOVA, b->size, 21);
@@ -232,7 +229,7 @@ static void revoke_case(unsigned int revoke_flags)
 	memset(b->cpu + 4096, 0xee, 4096);
 	fx_cpu_end(b->fd);
 	ASSERT_EQ(tx_revoke(b, revoke_flags), 0);
-	ASSERT_OK(get_state(cfd, IOVA, &s));
+	ASSERT_OK(fx_dmabuf_state_raw(cfd, IOVA, &s));
 	ASSERT_EQ(s.state, VFIO_DMABUF_STATE_REVOKED);
 	tx_info(b, &info);
 	ASSERT_EQ(info.mapped, 0);	/* importer gave its sg_table back */
@@ -252,7 +249,7 @@ static void revoke_case(unsigned int revoke_flags)
 				FAIL("byte %u changed after revocation: the device wrote through a stale IOMMU entry", i);
 		munmap(cpu, b->size);
 		/* restoring the buffer does not bring the mapping back */
-		ASSERT_OK(get_state(cfd, IOVA, &s));
+		ASSERT_OK(fx_dmabuf_state_raw(cfd, IOVA, &s));
 		ASSERT_EQ(s.state, VFIO_DMABUF_STATE_REVOKED);
 	}
 	/* still reserved: nothing else may take the range */
@@ -264,7 +261,7 @@ static void revoke_case(unsigned int revoke_flags)
 	ASSERT_ERRNO(ioctl(cfd, VFIO_IOMMU_MAP_DMA, &m), EEXIST);
 	ASSERT_OK(fx_unmap_raw(cfd, IOVA, b->size, 0, &unmapped));
 	ASSERT_EQ(unmapped, b->size);
-	ASSERT_ERRNO(get_state(cfd, IOVA, &s), ENOENT);
+	ASSERT_ERRNO(fx_dmabuf_state_raw(cfd, IOVA, &s), ENOENT);
 	tx_info(b, &info);
 	ASSERT_EQ(info.attachments, 0);
 	ASSERT_EQ(info.pinned, 0);
@@ -345,9 +342,9 @@ TEST(windows_share_one_attachment)
 
 	/* one revocation reaches every window */
 	ASSERT_EQ(tx_revoke(b, 0), 0);
-	ASSERT_OK(get_state(cfd, w1, &s));
+	ASSERT_OK(fx_dmabuf_state_raw(cfd, w1, &s));
 	ASSERT_EQ(s.state, VFIO_DMABUF_STATE_REVOKED);
-	ASSERT_OK(get_state(cfd, w2, &s));
+	ASSERT_OK(fx_dmabuf_state_raw(cfd, w2, &s));
 	ASSERT_EQ(s.state, VFIO_DMABUF_STATE_REVOKED);
 	ASSERT_TRUE(tx_wait_attachments(b->fd, 0, 2000, &info));
 	expect_exporter(b, &core_pins, 0, 0);
@@ -358,9 +355,9 @@ TEST(windows_share_one_attachment)
 	ASSERT_EQ(tx_revoke(b, VFIO_DMABUF_TEST_REVOKE_RESTORE), 0);
 	ASSERT_OK(fx_map_dmabuf_raw(cfd, b->fd, 0, w3, 4 * pg, RW));
 	expect_exporter(b, &core_pins, 1, 1);
-	ASSERT_OK(get_state(cfd, w3, &s));
+	ASSERT_OK(fx_dmabuf_state_raw(cfd, w3, &s));
 	ASSERT_EQ(s.state, VFIO_DMABUF_STATE_MAPPED);
-	ASSERT_OK(get_state(cfd, w1, &s));
+	ASSERT_OK(fx_dmabuf_state_raw(cfd, w1, &s));
 	ASSERT_EQ(s.state, VFIO_DMABUF_STATE_REVOKED);
 	fx_verify_rw(fx->edu, b->fd, b->cpu, w3, 4 * pg, 44);
 
@@ -387,9 +384,9 @@ TEST(get_state_errors)
 	b = tx_create(4 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_STATIC, 0);
 	ASSERT_OK(fx_map_dmabuf_raw(cfd, b->fd, 0, IOVA, b->size, RW));
 	ASSERT_OK(vfd_dma_map_mem(fx->c, mem, 8192, &iova, VFD_DMA_RW));
-	ASSERT_ERRNO(get_state(cfd, IOVA + 0x200000, &s), ENOENT);
-	ASSERT_ERRNO(get_state(cfd, iova, &s), EINVAL);		/* MAP_DMA mapping */
-	ASSERT_ERRNO(get_state(cfd, IOVA + 4096, &s), EINVAL);	/* not its start */
+	ASSERT_ERRNO(fx_dmabuf_state_raw(cfd, IOVA + 0x200000, &s), ENOENT);
+	ASSERT_ERRNO(fx_dmabuf_state_raw(cfd, iova, &s), EINVAL);		/* MAP_DMA mapping */
+	ASSERT_ERRNO(fx_dmabuf_state_raw(cfd, IOVA + 4096, &s), EINVAL);	/* not its start */
 	s = (struct vfio_iommu_type1_dmabuf_state){ .argsz = 8, .iova = IOVA };
 	ASSERT_ERRNO(ioctl(cfd, VFIO_IOMMU_DMABUF_GET_STATE, &s), EINVAL);
 	s = (struct vfio_iommu_type1_dmabuf_state){ .argsz = sizeof(s), .flags = 2, .iova = IOVA };
@@ -399,6 +396,148 @@ TEST(get_state_errors)
 		.argsz = sizeof(s), .flags = VFIO_DMABUF_STATE_FLAG_FIND_REVOKED,
 	};
 	ASSERT_ERRNO(ioctl(cfd, VFIO_IOMMU_DMABUF_GET_STATE, &s), ENOENT);
-	ASSERT_OK(get_state(cfd, IOVA, &s));
+	ASSERT_OK(fx_dmabuf_state_raw(cfd, IOVA, &s));
 	ASSERT_EQ(s.state, VFIO_DMABUF_STATE_MAPPED);
+}
+
+/*
+ * A revocation gives the exporter everything back at once (attachment,
+ * pin, mapping, the locked-memory charge), not when the user gets round
+ * to unmapping: the IOVA range stays reserved meanwhile, and the buffer
+ * can be mapped again after the unmap.
+ */
+TEST(revoke_releases_pin)
+{
+	struct vfio_iommu_type1_dmabuf_state s;
+	struct vfio_dmabuf_test_info info;
+	int core_pins = -1;
+	long l0, l1, l2;
+	struct tx_buf *b;
+	struct fx *fx;
+	int cfd;
+
+	fx = fx_open(0);
+	cfd = fx_cfd(fx);
+	b = tx_create(4 << 20, VFIO_DMABUF_TEST_KIND_CHUNKED, VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0);
+	l0 = fx_vmlck_kb();
+	ASSERT_OK(fx_map_dmabuf_raw(cfd, b->fd, 0, IOVA, b->size, RW));
+	l1 = fx_vmlck_kb();
+	expect_exporter(b, &core_pins, 1, 1);
+	fx_verify_rw(fx->edu, b->fd, b->cpu, IOVA, b->size, 81);
+
+	/* a move_notify on the established import: the buffer stays usable
+	 * for the CPU, we give it back */
+	ASSERT_OK(tx_revoke(b, VFIO_DMABUF_TEST_REVOKE_NOTIFY_ONLY));
+	if (!tx_wait_attachments(b->fd, 0, 2000, &info))
+		FAIL("2 s after the revoke the exporter still sees %u attachment(s), %u pin(s), %u mapping(s)",
+		     info.attachments, info.pinned, info.mapped);
+	expect_exporter(b, &core_pins, 0, 0);
+	l2 = fx_vmlck_kb();
+	vt_info("VmLck %ld kB, mapped %ld kB, revoked %ld kB", l0, l1, l2);
+	ASSERT_EQ(l1, l0 + 4096);
+	ASSERT_EQ(l2, l0);
+	ASSERT_OK(fx_dmabuf_state_raw(cfd, IOVA, &s));
+	ASSERT_EQ(s.state, VFIO_DMABUF_STATE_REVOKED);
+	fx_expect_write_fault(fx->edu, b->fd, b->cpu, IOVA);
+	/* still reserved */
+	ASSERT_ERRNO(fx_map_dmabuf_raw(cfd, b->fd, 0, IOVA + (1 << 20), 4096, RW), EEXIST);
+
+	/* unmapped, it can be mapped again, and it works */
+	ASSERT_OK(fx_unmap_raw(cfd, IOVA, b->size, 0, NULL));
+	ASSERT_OK(fx_map_dmabuf_raw(cfd, b->fd, 0, IOVA, b->size, RW));
+	expect_exporter(b, &core_pins, 1, 1);
+	fx_verify_rw(fx->edu, b->fd, b->cpu, IOVA, b->size, 82);
+}
+
+static bool readable_within(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, ms) == 1 && (p.revents & POLLIN);
+}
+
+/*
+ * Revocation is an event: the container's eventfd fires when an exporter
+ * revokes a buffer it maps, and GET_STATE (FIND_REVOKED) then says which
+ * mappings; through the library, vfd_container_revoke_fd() and
+ * vfd_dma_revoked().
+ */
+TEST(revoke_eventfd)
+{
+	uint64_t a = IOVA, a2 = IOVA + 0x100000, bb = IOVA + 0x200000, cc = IOVA + 0x300000;
+	struct vfio_iommu_type1_dmabuf_eventfd ev = { .argsz = sizeof(ev) };
+	struct vfio_iommu_type1_dmabuf_state s;
+	struct vfd_dma_mapping out[4];
+	struct tx_buf *b1, *b2, *b3;
+	struct fx *fx;
+	int cfd, fd, efd;
+
+	fx = fx_open(0);
+	cfd = fx_cfd(fx);
+	b1 = tx_create(4 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0);
+	b2 = tx_create(4 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0);
+	b3 = tx_create(4 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0);
+
+	/* the raw ioctl's errors */
+	efd = eventfd(0, EFD_CLOEXEC);
+	ASSERT_TRUE(efd >= 0);
+	ev.fd = efd;
+	ASSERT_ERRNO(ioctl(cfd, VFIO_IOMMU_DMABUF_SET_EVENTFD, &ev), EINVAL);	/* no event */
+	ev.flags = VFIO_DMABUF_EVENT_REVOKED;
+	ev.fd = b1->fd;
+	ASSERT_ERRNO(ioctl(cfd, VFIO_IOMMU_DMABUF_SET_EVENTFD, &ev), EINVAL);	/* no eventfd */
+	ev.fd = 1000;
+	ASSERT_ERRNO(ioctl(cfd, VFIO_IOMMU_DMABUF_SET_EVENTFD, &ev), EBADF);
+	ev.fd = -2;
+	ASSERT_ERRNO(ioctl(cfd, VFIO_IOMMU_DMABUF_SET_EVENTFD, &ev), EINVAL);
+	close(efd);
+
+	ASSERT_OK(vfd_dma_map_dmabuf(fx->c, b1->fd, 0, b1->size, &a, VFD_DMA_RW));
+	ASSERT_OK(vfd_dma_map_dmabuf(fx->c, b1->fd, 0, 2 * 4096, &a2, VFD_DMA_RW));
+	ASSERT_OK(vfd_dma_map_dmabuf(fx->c, b2->fd, 0, b2->size, &bb, VFD_DMA_RW));
+	ASSERT_OK(vfd_dma_map_dmabuf(fx->c, b3->fd, 0, b3->size, &cc, VFD_DMA_RW));
+	fd = vfd_container_revoke_fd(fx->c);
+	if (fd < 0)
+		FAIL("vfd_container_revoke_fd: %s", vfd_container_errmsg(fx->c));
+	ASSERT_FALSE(readable_within(fd, 0));
+	ASSERT_EQ(vfd_dma_revoked(fx->c, out, 4), 0);
+
+	/* one buffer revoked: one event, one mapping */
+	ASSERT_OK(tx_revoke(b2, 0));
+	if (!readable_within(fd, 2000))
+		FAIL("the revoke eventfd did not fire within 2 s of the revocation");
+	ASSERT_EQ(vfd_dma_revoked(fx->c, out, 4), 1);
+	ASSERT_EQ(out[0].iova, bb);
+	ASSERT_EQ(out[0].dmabuf_fd, b2->fd);
+	ASSERT_FALSE(readable_within(fd, 0));	/* read, cleared */
+	/* the kernel's view, raw */
+	s = (struct vfio_iommu_type1_dmabuf_state){
+		.argsz = sizeof(s), .flags = VFIO_DMABUF_STATE_FLAG_FIND_REVOKED,
+	};
+	ASSERT_OK(ioctl(cfd, VFIO_IOMMU_DMABUF_GET_STATE, &s));
+	ASSERT_EQ(s.iova, bb);
+	ASSERT_EQ(s.size, b2->size);
+	ASSERT_EQ(s.state, VFIO_DMABUF_STATE_REVOKED);
+	s.iova = bb + b2->size;
+	ASSERT_ERRNO(ioctl(cfd, VFIO_IOMMU_DMABUF_GET_STATE, &s), ENOENT);
+
+	/* a buffer of two windows: both listed, in IOVA order */
+	ASSERT_OK(tx_revoke(b1, VFIO_DMABUF_TEST_REVOKE_NOTIFY_ONLY));
+	ASSERT_TRUE(readable_within(fd, 2000));
+	ASSERT_EQ(vfd_dma_revoked(fx->c, out, 4), 3);
+	ASSERT_EQ(out[0].iova, a);
+	ASSERT_EQ(out[1].iova, a2);
+	ASSERT_EQ(out[2].iova, bb);
+	fx_expect_write_fault(fx->edu, b1->fd, b1->cpu, a2);
+
+	/* unmapped, a revoked mapping is no longer listed */
+	ASSERT_OK(vfd_dma_unmap(fx->c, a2));
+	ASSERT_EQ(vfd_dma_revoked(fx->c, out, 4), 2);
+
+	/* unregistered: revocations happen, nothing is signalled */
+	ev.fd = -1;
+	ASSERT_OK(ioctl(cfd, VFIO_IOMMU_DMABUF_SET_EVENTFD, &ev));
+	ASSERT_OK(tx_revoke(b3, 0));
+	ASSERT_FALSE(readable_within(fd, 500));
+	ASSERT_EQ(vfd_dma_revoked(fx->c, out, 4), 3);
 }

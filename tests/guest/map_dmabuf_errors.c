@@ -10,10 +10,13 @@
 #include "fixture.h"
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/vfio.h>
 #include <linux/vfio_dmabuf.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define CANARY_IOVA	0x01000000ull
@@ -306,4 +309,115 @@ TEST(dma_entry_limit)
 	fx_cpu_begin(b->fd);
 	ASSERT_EQ(fx_check(b->cpu + 2 * 4096, XFER_BYTES, 2), -1);
 	fx_cpu_end(b->fd);
+}
+
+/*
+ * Everything the container can refuse by itself (overlap, IOVA outside the
+ * usable ranges, the entry limit, the size of the buffer, the fd's mode)
+ * is refused before the exporter is asked for anything: its attach, pin
+ * and map counters do not move.
+ */
+TEST(refused_before_import)
+{
+	struct vfio_dmabuf_test_stats st0, st1;
+	struct tx_buf *b, *ro;
+	uint64_t top, i;
+	struct efx *e;
+
+	e = efx_open();
+	b = tx_create(16 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0);
+	ro = tx_create(4 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN,
+		       VFIO_DMABUF_TEST_CREATE_RDONLY);
+	tx_stats(&st0);
+	ASSERT_ERRNO(MAP(b->fd, 0, CANARY_IOVA, 4096, RW), EEXIST);
+	ASSERT_ERRNO(MAP(b->fd, 0, CANARY_IOVA - 4096, 16 * 4096, RW), EEXIST);
+	top = e->fx->info.ranges[e->fx->info.nr_ranges - 1].end;
+	if (top < 0xfffffffffffff000ull)
+		ASSERT_ERRNO(MAP(b->fd, 0, (top + 1) & ~0xfffull, 4096, RW), EINVAL);
+	for (i = 0; i + 1 < e->fx->info.nr_ranges; i++)
+		if (e->fx->info.ranges[i + 1].start > e->fx->info.ranges[i].end + 1)
+			ASSERT_ERRNO(MAP(b->fd, 0, e->fx->info.ranges[i].end + 1, 4096, RW),
+				     EINVAL);
+	ASSERT_ERRNO(MAP(b->fd, 4096, IOVA, 16 * 4096, RW), EINVAL);	/* beyond it */
+	ASSERT_ERRNO(MAP(ro->fd, 0, IOVA, 4096, RW), EACCES);
+	tx_stats(&st1);
+	if (st1.attaches != st0.attaches || st1.pins != st0.pins || st1.maps != st0.maps)
+		FAIL("a refused MAP_DMABUF reached the exporter: %llu attach(es), %llu pin(s), %llu map(s)",
+		     (unsigned long long)(st1.attaches - st0.attaches),
+		     (unsigned long long)(st1.pins - st0.pins),
+		     (unsigned long long)(st1.maps - st0.maps));
+	efx_check(e);
+}
+
+/* The entry limit, likewise: the container is full before the exporter works. */
+TEST(refused_before_import_when_full)
+{
+	struct vfio_dmabuf_test_stats st0, st1;
+	struct tx_buf *b, *other;
+	struct fx *fx;
+	int cfd;
+
+	fx_param_set("/sys/module/vfio_iommu_type1/parameters/dma_entry_limit", 1);
+	fx = fx_open(0);
+	cfd = fx_cfd(fx);
+	b = tx_create(4 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0);
+	other = tx_create(4 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0);
+	ASSERT_OK(fx_map_dmabuf_raw(cfd, b->fd, 0, IOVA, 2 * 4096, RW));
+	tx_stats(&st0);
+	ASSERT_ERRNO(fx_map_dmabuf_raw(cfd, other->fd, 0, IOVA + 0x10000, 4096, RW), ENOSPC);
+	tx_stats(&st1);
+	ASSERT_EQ(st1.attaches, st0.attaches);
+	ASSERT_EQ(st1.pins, st0.pins);
+	fx_verify_rw(fx->edu, b->fd, b->cpu, IOVA, 2 * 4096, 3);
+}
+
+/* Drop CAP_IPC_LOCK from the effective set: RLIMIT_MEMLOCK applies then. */
+static void drop_ipc_lock(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+
+	ASSERT_OK(syscall(SYS_capget, &h, d));
+	d[CAP_IPC_LOCK / 32].effective &= ~(1u << (CAP_IPC_LOCK % 32));
+	ASSERT_OK(syscall(SYS_capset, &h, d));
+}
+
+/*
+ * Pins are bounded: the pinned memory of dma-buf mappings is charged to
+ * RLIMIT_MEMLOCK, once per buffer, and given back with its last mapping;
+ * beyond the limit MAP_DMABUF fails with ENOMEM and changes nothing.
+ */
+TEST(pin_limit)
+{
+	struct rlimit rl = { .rlim_cur = 3 << 19, .rlim_max = 3 << 19 };	/* 1.5 MiB */
+	struct tx_buf *big, *b1, *b2;
+	struct efx *e;
+
+	e = efx_open();		/* its canary: 4 pages, charged */
+	big = tx_create(4 << 20, VFIO_DMABUF_TEST_KIND_CHUNKED, VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0);
+	b1 = tx_create(1 << 20, VFIO_DMABUF_TEST_KIND_CHUNKED, VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0);
+	b2 = tx_create(1 << 20, VFIO_DMABUF_TEST_KIND_CHUNKED, VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0);
+	drop_ipc_lock();
+	ASSERT_OK(setrlimit(RLIMIT_MEMLOCK, &rl));
+
+	ASSERT_ERRNO(MAP(big->fd, 0, IOVA, big->size, RW), ENOMEM);
+	ASSERT_ERRNO(fx_dmabuf_state_raw(e->cfd, IOVA, &(struct vfio_iommu_type1_dmabuf_state){ 0 }),
+		     ENOENT);
+	ASSERT_OK(MAP(b1->fd, 0, IOVA, b1->size, RW));
+	/* a second window of the same buffer is not charged again */
+	ASSERT_OK(MAP(b1->fd, 0, IOVA + (8 << 20), b1->size, RW));
+	/* a second buffer would go beyond the limit */
+	ASSERT_ERRNO(MAP(b2->fd, 0, IOVA + (16 << 20), b2->size, RW), ENOMEM);
+	/* the limit is shared with MAP_DMA's pins */
+	ASSERT_ERRNO(fx_map_mem_raw(e->cfd, fx_alloc(1 << 20), IOVA + (24 << 20), 1 << 20, RW),
+		     ENOMEM);
+	/* the first buffer's last window gives its charge back */
+	ASSERT_OK(fx_unmap_raw(e->cfd, IOVA, b1->size, 0, NULL));
+	ASSERT_ERRNO(MAP(b2->fd, 0, IOVA + (16 << 20), b2->size, RW), ENOMEM);
+	ASSERT_OK(fx_unmap_raw(e->cfd, IOVA + (8 << 20), b1->size, 0, NULL));
+	ASSERT_OK(MAP(b2->fd, 0, IOVA + (16 << 20), b2->size, RW));
+	fx_verify_rw(e->fx->edu, b2->fd, b2->cpu, IOVA + (16 << 20), b2->size, 4);
+	/* the refused ones left no attachment behind */
+	ASSERT_TRUE(tx_wait_attachments(big->fd, 0, 0, &(struct vfio_dmabuf_test_info){ 0 }));
+	efx_check(e);
 }

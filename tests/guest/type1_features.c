@@ -21,16 +21,6 @@
 #define IOVA_BUF	0x02000000ull
 #define RW		(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)
 
-static int map_mem(int cfd, void *va, uint64_t iova, uint64_t size, uint32_t flags)
-{
-	struct vfio_iommu_type1_dma_map m = {
-		.argsz = sizeof(m), .flags = flags, .vaddr = (uintptr_t)va,
-		.iova = iova, .size = size,
-	};
-
-	return ioctl(cfd, VFIO_IOMMU_MAP_DMA, &m);
-}
-
 TEST(counts_once_against_dma_entry_limit)
 {
 	struct vfd_iommu_info before, after;
@@ -50,21 +40,6 @@ TEST(counts_once_against_dma_entry_limit)
 	ASSERT_EQ(after.dma_avail, before.dma_avail);
 }
 
-static long vmlck_kb(void)
-{
-	char line[256];
-	long v = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		FAIL("/proc/self/status: %s", strerror(errno));
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "VmLck:", 6))
-			v = atol(line + 6);
-	fclose(f);
-	return v;
-}
-
 /*
  * The memory a dma-buf mapping keeps pinned is charged to locked memory,
  * as MAP_DMA's is: once per buffer and container, however many windows of
@@ -81,17 +56,17 @@ TEST(charged_once_to_locked_memory)
 	fx = fx_open(0);
 	cfd = fx_cfd(fx);
 	b = tx_create(4 << 20, VFIO_DMABUF_TEST_KIND_CHUNKED, VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0);
-	l0 = vmlck_kb();
+	l0 = fx_vmlck_kb();
 	ASSERT_OK(fx_map_dmabuf_raw(cfd, b->fd, 0, IOVA_BUF, b->size, RW));
-	l1 = vmlck_kb();
+	l1 = fx_vmlck_kb();
 	/* a second window of the same buffer costs nothing more */
 	ASSERT_OK(fx_map_dmabuf_raw(cfd, b->fd, 0, IOVA_BUF + b->size, 1 << 20, RW));
-	l2 = vmlck_kb();
+	l2 = fx_vmlck_kb();
 	/* control: MAP_DMA of 1 MiB of process memory is charged too */
-	ASSERT_OK(map_mem(cfd, mem, IOVA_MEM, 1 << 20, RW));
-	l3 = vmlck_kb();
+	ASSERT_OK(fx_map_mem_raw(cfd, mem, IOVA_MEM, 1 << 20, RW));
+	l3 = fx_vmlck_kb();
 	ASSERT_OK(fx_unmap_raw(cfd, IOVA_BUF, 2 * b->size, 0, NULL));
-	l4 = vmlck_kb();
+	l4 = fx_vmlck_kb();
 	vt_info("VmLck: %ld kB; 4 MiB MAP_DMABUF %ld kB, a second window %ld kB, 1 MiB MAP_DMA %ld kB, dma-buf unmapped %ld kB",
 		l0, l1, l2, l3, l4);
 	ASSERT_EQ(l1, l0 + 4096);
@@ -135,7 +110,7 @@ TEST(cpr_vaddr)
 	close(mfd);
 	ASSERT_TRUE(mem != MAP_FAILED && mem2 != MAP_FAILED);
 	b = tx_create(4 * 4096, VFIO_DMABUF_TEST_KIND_SCATTER, VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0);
-	ASSERT_OK(map_mem(cfd, mem, IOVA_MEM, 4 * 4096, RW));
+	ASSERT_OK(fx_map_mem_raw(cfd, mem, IOVA_MEM, 4 * 4096, RW));
 	ASSERT_OK(fx_map_dmabuf_raw(cfd, b->fd, 0, IOVA_BUF, b->size, RW));
 
 	/* a range over both: only the memory's vaddr goes */
@@ -149,15 +124,15 @@ TEST(cpr_vaddr)
 	fx_edu_roundtrip(fx->edu, IOVA_BUF, IOVA_MEM + 4096, XFER_BYTES);
 	ASSERT_EQ(fx_check(mem + 4096, XFER_BYTES, 71), -1);
 	/* the new process has the same pages at its own address */
-	ASSERT_OK(map_mem(cfd, mem2, IOVA_MEM, 4 * 4096, VFIO_DMA_MAP_FLAG_VADDR));
+	ASSERT_OK(fx_map_mem_raw(cfd, mem2, IOVA_MEM, 4 * 4096, VFIO_DMA_MAP_FLAG_VADDR));
 	/* a dma-buf range takes no vaddr; a valid one is not replaced */
-	ASSERT_ERRNO(map_mem(cfd, mem2, IOVA_BUF, b->size, VFIO_DMA_MAP_FLAG_VADDR), EINVAL);
-	ASSERT_ERRNO(map_mem(cfd, mem2, IOVA_MEM, 4 * 4096, VFIO_DMA_MAP_FLAG_VADDR), EINVAL);
+	ASSERT_ERRNO(fx_map_mem_raw(cfd, mem2, IOVA_BUF, b->size, VFIO_DMA_MAP_FLAG_VADDR), EINVAL);
+	ASSERT_ERRNO(fx_map_mem_raw(cfd, mem2, IOVA_MEM, 4 * 4096, VFIO_DMA_MAP_FLAG_VADDR), EINVAL);
 
 	/* the same with VFIO_DMA_UNMAP_FLAG_ALL, as QEMU does it */
 	ASSERT_OK(unmap_vaddr(cfd, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL, &got));
 	ASSERT_EQ(got, 4 * 4096);
-	ASSERT_OK(map_mem(cfd, mem2, IOVA_MEM, 4 * 4096, VFIO_DMA_MAP_FLAG_VADDR));
+	ASSERT_OK(fx_map_mem_raw(cfd, mem2, IOVA_MEM, 4 * 4096, VFIO_DMA_MAP_FLAG_VADDR));
 
 	/* afterwards DMA goes both ways through both kinds */
 	fx_fill(mem2 + 2 * 4096, XFER_BYTES, 72);

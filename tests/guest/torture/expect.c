@@ -22,18 +22,12 @@ uint64_t granule(const struct fx *fx)
 	return p > c ? p : c;
 }
 
-int get_state(int cfd, uint64_t iova, struct vfio_iommu_type1_dmabuf_state *s)
-{
-	*s = (struct vfio_iommu_type1_dmabuf_state){ .argsz = sizeof(*s), .iova = iova };
-	return ioctl(cfd, VFIO_IOMMU_DMABUF_GET_STATE, s);
-}
-
 /* GET_STATE must say @state and @size for the dma-buf mapping at @iova. */
 void expect_state(int cfd, uint64_t iova, uint32_t state, uint64_t size)
 {
 	struct vfio_iommu_type1_dmabuf_state s;
 
-	if (get_state(cfd, iova, &s) < 0)
+	if (fx_dmabuf_state_raw(cfd, iova, &s) < 0)
 		FAIL("GET_STATE 0x%" PRIx64 ": %s, expected state %u size 0x%" PRIx64,
 		     iova, strerrorname(errno), state, size);
 	if (s.state != state || s.size != size)
@@ -46,7 +40,7 @@ void expect_no_mapping(int cfd, uint64_t iova)
 	struct vfio_iommu_type1_dmabuf_state s;
 
 	errno = 0;
-	if (get_state(cfd, iova, &s) == 0 || errno != ENOENT)
+	if (fx_dmabuf_state_raw(cfd, iova, &s) == 0 || errno != ENOENT)
 		FAIL("GET_STATE 0x%" PRIx64 ": %s, expected ENOENT (nothing mapped)",
 		     iova, errno ? strerrorname(errno) : "success");
 }
@@ -62,16 +56,6 @@ void unmap_exact(int cfd, uint64_t iova, uint64_t size)
 	if (got != size)
 		FAIL("UNMAP_DMA 0x%" PRIx64 "+0x%" PRIx64 " unmapped 0x%" PRIx64,
 		     iova, size, got);
-}
-
-int map_mem_raw(int cfd, void *vaddr, uint64_t iova, uint64_t size, uint32_t flags)
-{
-	struct vfio_iommu_type1_dma_map m = {
-		.argsz = sizeof(m), .flags = flags, .vaddr = (uintptr_t)vaddr,
-		.iova = iova, .size = size,
-	};
-
-	return ioctl(cfd, VFIO_IOMMU_MAP_DMA, &m);
 }
 
 /* The importer holds nothing of the buffer any more. */

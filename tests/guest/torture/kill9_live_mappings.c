@@ -71,7 +71,7 @@ static __attribute__((noreturn)) void kill_child(int wfd, int shared_fd, unsigne
 		goto out;
 	iova += 16 * MiB;
 	mem = mmap(NULL, MiB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	if (mem == MAP_FAILED || map_mem_raw(vfd_container_fd(c), mem, iova, MiB, RW) < 0)
+	if (mem == MAP_FAILED || fx_map_mem_raw(vfd_container_fd(c), mem, iova, MiB, RW) < 0)
 		goto out;
 	if (round & 1) {
 		/* a device write into the shared buffer, in flight at the kill */

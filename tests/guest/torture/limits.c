@@ -59,7 +59,7 @@ static void entry_limit_body(void)
 	/* full: ENOSPC, precisely, for both kinds of mapping ... */
 	probe = base + (uint64_t)(limit + 1) * pg;
 	ASSERT_ERRNO(fx_map_dmabuf_raw(cfd, b->fd, 0, probe, pg, RW), ENOSPC);
-	ASSERT_ERRNO(map_mem_raw(cfd, mem, probe, pg, RW), ENOSPC);
+	ASSERT_ERRNO(fx_map_mem_raw(cfd, mem, probe, pg, RW), ENOSPC);
 	/* ... but an overlap is still EEXIST: that check comes first */
 	ASSERT_ERRNO(fx_map_dmabuf_raw(cfd, b->fd, 0, base + 7 * pg, pg, RW), EEXIST);
 	/* one entry back, one mapping more, full again */
@@ -74,7 +74,7 @@ static void entry_limit_body(void)
 	for (i = 1; i < limit; i += limit / 7)
 		expect_state(cfd, base + (uint64_t)i * pg, VFIO_DMABUF_STATE_REVOKED, pg);
 	expect_state(cfd, probe, VFIO_DMABUF_STATE_REVOKED, pg);
-	ASSERT_ERRNO(get_state(cfd, base, &s), ENOENT);
+	ASSERT_ERRNO(fx_dmabuf_state_raw(cfd, base, &s), ENOENT);
 	/* still reserved, still counted: the container refuses before the
 	 * exporter is asked (which would say ENODEV for the revoked buffer) */
 	ASSERT_ERRNO(fx_map_dmabuf_raw(cfd, b->fd, 0, probe + pg, pg, RW), ENOSPC);

@@ -114,7 +114,7 @@ static void group_attach_body(void)
 			struct vfio_iommu_type1_dmabuf_state st;
 
 			/* a move before the attach leaves nothing to revoke */
-			ASSERT_OK(get_state(cfd, A, &st));
+			ASSERT_OK(fx_dmabuf_state_raw(cfd, A, &st));
 			want = st.state;
 			if (!moved)
 				ASSERT_EQ(want, VFIO_DMABUF_STATE_REVOKED);

@@ -105,7 +105,7 @@ static bool t_expect_state(struct tstate *t, uint64_t iova, uint64_t size)
 {
 	struct vfio_iommu_type1_dmabuf_state s;
 
-	if (get_state(t->r->cfd, iova, &s) < 0)
+	if (fx_dmabuf_state_raw(t->r->cfd, iova, &s) < 0)
 		TFAIL("GET_STATE 0x%" PRIx64 ": %s, expected MAPPED 0x%" PRIx64, iova,
 		      strerrorname(errno), size);
 	if (s.state != VFIO_DMABUF_STATE_MAPPED || s.size != size)
@@ -158,7 +158,7 @@ static bool t_map(struct tstate *t, bool mem)
 		iova = t->zone + rndn(&t->rng, WINDOW_PAGES) * pg;
 	}
 	ov = find_overlap(t, iova, len);
-	ret = mem ? map_mem_raw(r->cfd, t->mem + off, iova, len, RW) :
+	ret = mem ? fx_map_mem_raw(r->cfd, t->mem + off, iova, len, RW) :
 		    fx_map_dmabuf_raw(r->cfd, r->pool[b].fd, off, iova, len, flags);
 	if (!ret) {
 		if (ov >= 0)
@@ -245,11 +245,11 @@ static bool t_state(struct tstate *t)
 		if (e->b >= 0) {
 			if (!t_expect_state(t, e->iova, e->size))
 				return false;
-		} else if (get_state(r->cfd, e->iova, &s) == 0 || errno != EINVAL) {
+		} else if (fx_dmabuf_state_raw(r->cfd, e->iova, &s) == 0 || errno != EINVAL) {
 			TFAIL("GET_STATE of a MAP_DMA mapping: %s, expected EINVAL",
 			      errno ? strerrorname(errno) : "success");
 		}
-		if (e->size > r->pg && (get_state(r->cfd, e->iova + r->pg, &s) == 0 || errno != EINVAL))
+		if (e->size > r->pg && (fx_dmabuf_state_raw(r->cfd, e->iova + r->pg, &s) == 0 || errno != EINVAL))
 			TFAIL("GET_STATE inside a mapping: %s, expected EINVAL",
 			      errno ? strerrorname(errno) : "success");
 		return true;
@@ -257,7 +257,7 @@ static bool t_state(struct tstate *t)
 	iova = t->zone + rndn(&t->rng, WINDOW_PAGES) * r->pg;
 	i = find_overlap(t, iova, 1);
 	errno = 0;
-	ret = get_state(r->cfd, iova, &s);
+	ret = fx_dmabuf_state_raw(r->cfd, iova, &s);
 	if (i < 0 && (ret == 0 || errno != ENOENT))
 		TFAIL("GET_STATE 0x%" PRIx64 " in a gap: %s, expected ENOENT", iova,
 		      ret ? strerrorname(errno) : "success");
@@ -304,7 +304,7 @@ static bool t_contend(struct tstate *t)
 		}
 		break;
 	default:
-		if (get_state(r->cfd, iova, &s) == 0) {
+		if (fx_dmabuf_state_raw(r->cfd, iova, &s) == 0) {
 			if (s.state != VFIO_DMABUF_STATE_MAPPED || s.size != SLOT_SIZE)
 				TFAIL("contended slot %u: state %u size 0x%llx", k, s.state,
 				      (unsigned long long)s.size);
@@ -474,7 +474,7 @@ TEST_TIMEOUT(threads_one_container, tmo(120))
 			if (e->b >= 0)
 				expect_state(r->cfd, e->iova, VFIO_DMABUF_STATE_MAPPED, e->size);
 			else
-				ASSERT_ERRNO(get_state(r->cfd, e->iova, &s), EINVAL);
+				ASSERT_ERRNO(fx_dmabuf_state_raw(r->cfd, e->iova, &s), EINVAL);
 			total += e->size;
 			count++;
 		}

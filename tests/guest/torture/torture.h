@@ -100,10 +100,6 @@ static inline void spin_us(unsigned int us)
 
 /* The mapping granule: CPU page and IOMMU page, whichever is larger. */
 uint64_t granule(const struct fx *fx);
-/* VFIO_IOMMU_DMABUF_GET_STATE of @iova into @s: the ioctl's result. */
-int get_state(int cfd, uint64_t iova, struct vfio_iommu_type1_dmabuf_state *s);
-/* VFIO_IOMMU_MAP_DMA of process memory: the ioctl's result. */
-int map_mem_raw(int cfd, void *vaddr, uint64_t iova, uint64_t size, uint32_t flags);
 /* Unmap exactly [iova, iova + size): must succeed with exactly @size. */
 void unmap_exact(int cfd, uint64_t iova, uint64_t size);
 /* GET_STATE must say @state and @size for the dma-buf mapping at @iova. */
