@@ -55,9 +55,11 @@
 #include <linux/lockdep.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/overflow.h>
 #include <linux/mutex.h>
 #include <linux/rbtree.h>
 #include <linux/rcupdate.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -452,16 +454,128 @@ void vfio_dmabuf_revoked(struct vfio_iommu *iommu)
 	rcu_read_unlock();
 }
 
+/* ---- batched unmaps ---- */
+
+/*
+ * An unmap of many windows: each is unmapped from its domains with
+ * iommu_unmap_fast() into the gather of that domain here, one IOTLB flush
+ * per domain at the end, and only after that flush are the windows freed
+ * (their imports may give the memory back to the exporter).  Owned by the
+ * task that began it: type1's unmap drops iommu->lock to notify emulated
+ * devices, and another task's unmap meanwhile must not end our batch.
+ */
+struct vfio_dmabuf_batch_gather {
+	struct iommu_domain		*domain;	/* NULL: flushed early */
+	struct iommu_iotlb_gather	gather;
+	bool				used;
+};
+
+struct vfio_dmabuf_batch {
+	struct task_struct		*owner;
+	struct list_head		windows;	/* removed, to free */
+	unsigned int			nr;
+	struct vfio_dmabuf_batch_gather	g[] __counted_by(nr);
+};
+
+static struct vfio_dmabuf_batch *vfio_dmabuf_batch_of(struct vfio_iommu *iommu)
+{
+	struct vfio_dmabuf_batch *b = iommu->dmabuf_batch;
+
+	return b && b->owner == current ? b : NULL;
+}
+
+void vfio_dmabuf_batch_begin(struct vfio_iommu *iommu)
+{
+	struct vfio_dmabuf_batch *b;
+	struct vfio_domain *d;
+	unsigned int n = 0;
+
+	if (iommu->dmabuf_batch || RB_EMPTY_ROOT(&iommu->dmabuf_imports))
+		return;
+	list_for_each_entry(d, &iommu->domain_list, next)
+		n++;
+	/* without memory, each window just flushes for itself */
+	b = kzalloc(struct_size(b, g, n), GFP_KERNEL_ACCOUNT);
+	if (!b)
+		return;
+	b->owner = current;
+	INIT_LIST_HEAD(&b->windows);
+	b->nr = n;
+	n = 0;
+	list_for_each_entry(d, &iommu->domain_list, next) {
+		b->g[n].domain = d->domain;
+		iommu_iotlb_gather_init(&b->g[n].gather);
+		n++;
+	}
+	iommu->dmabuf_batch = b;
+}
+
+struct iommu_iotlb_gather *vfio_dmabuf_batch_gather(struct vfio_dmabuf_batch *b,
+						    struct iommu_domain *domain)
+{
+	unsigned int i;
+
+	for (i = 0; i < b->nr; i++) {
+		if (b->g[i].domain == domain) {
+			b->g[i].used = true;
+			return &b->g[i].gather;
+		}
+	}
+	return NULL;
+}
+
+/* Flush what the batch unmapped from @domain now (it is about to go). */
+static void vfio_dmabuf_batch_flush_domain(struct vfio_dmabuf_batch *b,
+					   struct iommu_domain *domain)
+{
+	unsigned int i;
+
+	for (i = 0; i < b->nr; i++) {
+		if (b->g[i].domain != domain)
+			continue;
+		if (b->g[i].used)
+			iommu_iotlb_sync(domain, &b->g[i].gather);
+		b->g[i].domain = NULL;
+	}
+}
+
+void vfio_dmabuf_batch_end(struct vfio_iommu *iommu)
+{
+	struct vfio_dmabuf_batch *b = vfio_dmabuf_batch_of(iommu);
+	struct vfio_dmabuf *w, *tmp;
+	unsigned int i;
+
+	if (!b)
+		return;
+	iommu->dmabuf_batch = NULL;
+	for (i = 0; i < b->nr; i++)
+		if (b->g[i].domain && b->g[i].used)
+			iommu_iotlb_sync(b->g[i].domain, &b->g[i].gather);
+	/* No IOTLB entry is left: the exporters may have their memory back. */
+	list_for_each_entry_safe(w, tmp, &b->windows, node) {
+		list_del_init(&w->node);
+		vfio_dmabuf_window_free(w);
+		cond_resched();
+	}
+	kfree(b);
+}
+
 /* ---- hooks for the type1 core ---- */
 
 void vfio_dmabuf_destroy(struct vfio_dmabuf *w)
 {
 	struct vfio_dmabuf_import *imp = w->import;
 	struct vfio_iommu *iommu = imp->iommu;
+	struct vfio_dmabuf_batch *batch = vfio_dmabuf_batch_of(iommu);
 
 	/* the tree holds imports with windows only */
-	if (!vfio_dmabuf_window_remove(w) && imp->in_tree)
+	if (!vfio_dmabuf_window_remove(w, batch) && imp->in_tree)
 		vfio_dmabuf_tree_erase(iommu, imp);
+	if (batch) {
+		/* freed by vfio_dmabuf_batch_end(), after the flush */
+		list_add_tail(&w->node, &batch->windows);
+		return;
+	}
 	vfio_dmabuf_window_free(w);
 }
 
@@ -489,6 +603,10 @@ void vfio_dmabuf_unmap_domain(struct vfio_iommu *iommu,
 			      struct iommu_domain *domain)
 {
 	struct rb_node *n;
+
+	/* a batch of any task must not keep a gather of a freed domain */
+	if (iommu->dmabuf_batch)
+		vfio_dmabuf_batch_flush_domain(iommu->dmabuf_batch, domain);
 
 	for (n = rb_first(&iommu->dmabuf_imports); n; n = rb_next(n)) {
 		struct vfio_dmabuf_import *imp =

@@ -10,6 +10,7 @@
 #ifndef __VFIO_IOMMU_TYPE1_DMABUF_H
 #define __VFIO_IOMMU_TYPE1_DMABUF_H
 
+#include <linux/errno.h>
 #include <linux/types.h>
 #include <linux/vfio_dmabuf.h>
 
@@ -44,16 +45,36 @@ void vfio_dmabuf_unmap_domain(struct vfio_iommu *iommu,
 void vfio_dmabuf_release(struct vfio_iommu *iommu);
 
 /*
+ * Around an unmap of many ranges (VFIO_IOMMU_UNMAP_DMA, container release,
+ * the last group's detach): dma-buf ranges removed in between are unmapped
+ * without an IOTLB flush each; the end flushes once per IOMMU domain, and
+ * only then are the windows freed and their buffers given back.  The
+ * calls nest in no way: a begin while a batch is open does nothing, and so
+ * does an end by another task.
+ */
+void vfio_dmabuf_batch_begin(struct vfio_iommu *iommu);
+void vfio_dmabuf_batch_end(struct vfio_iommu *iommu);
+
+/*
  * Test builds only (VFIO_DMABUF_TEST_HOOKS, vfio_iommu_type1_dmabuf_test.c):
  * never reuse a compatible IOMMU domain when attaching a group, so that
- * replay can be tested under QEMU's single vIOMMU.
+ * replay can be tested under QEMU's single vIOMMU; and the test ioctls.
  */
 #ifdef VFIO_DMABUF_TEST_HOOKS
 bool vfio_dmabuf_test_force_new_domain(void);
+/* The test ioctls (vfio_iommu_type1_dmabuf_test.h); -ENOTTY for others. */
+long vfio_dmabuf_test_ioctl(struct vfio_iommu *iommu, unsigned int cmd,
+			    unsigned long arg);
 #else
 static inline bool vfio_dmabuf_test_force_new_domain(void)
 {
 	return false;
+}
+
+static inline long vfio_dmabuf_test_ioctl(struct vfio_iommu *iommu,
+					  unsigned int cmd, unsigned long arg)
+{
+	return -ENOTTY;
 }
 #endif
 

@@ -376,10 +376,23 @@ bool vfio_dmabuf_window_aligned(const struct vfio_dmabuf *w, u64 align,
 	return true;
 }
 
+unsigned int vfio_dmabuf_window_slices(const struct vfio_dmabuf *w)
+{
+	const struct vfio_dmabuf_run *run;
+	struct vfio_dmabuf_slices it;
+	unsigned int n = 0;
+	phys_addr_t phys;
+	size_t len;
+
+	vfio_dmabuf_slices_init(&it, w);
+	while (vfio_dmabuf_slices_next(&it, &phys, &len, &run))
+		n++;
+	return n;
+}
+
 /* ---- windows in IOMMU domains, import->lock held ---- */
 
-static int vfio_dmabuf_map_window(struct vfio_dmabuf *w,
-				  struct iommu_domain *domain)
+int vfio_dmabuf_map_window(struct vfio_dmabuf *w, struct iommu_domain *domain)
 {
 	const struct vfio_dmabuf_run *run;
 	struct vfio_dmabuf_slices it;
@@ -518,16 +531,22 @@ out:
 	return ret;
 }
 
-bool vfio_dmabuf_window_remove(struct vfio_dmabuf *w)
+bool vfio_dmabuf_window_remove(struct vfio_dmabuf *w,
+			       struct vfio_dmabuf_batch *batch)
 {
 	struct vfio_dmabuf_import *imp = w->import;
 	struct vfio_dmabuf_domain *vd, *tmp;
-	struct iommu_iotlb_gather gather;
+	struct iommu_iotlb_gather gather, *g;
 	bool others;
 
 	mutex_lock(&imp->lock);
 	/* A revoked import has no domains left: nothing to unmap. */
 	list_for_each_entry(vd, &imp->domains, node) {
+		g = batch ? vfio_dmabuf_batch_gather(batch, vd->domain) : NULL;
+		if (g) {
+			vfio_dmabuf_unmap_window(w, vd->domain, g);
+			continue;
+		}
 		iommu_iotlb_gather_init(&gather);
 		vfio_dmabuf_unmap_window(w, vd->domain, &gather);
 		iommu_iotlb_sync(vd->domain, &gather);

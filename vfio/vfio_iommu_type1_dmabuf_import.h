@@ -23,6 +23,7 @@ struct dma_buf_attachment;
 struct iommu_domain;
 struct mm_struct;
 struct sg_table;
+struct vfio_dmabuf_batch;
 struct vfio_iommu;
 
 /* A physically contiguous piece of the dma-buf, in dma-buf offset order. */
@@ -117,6 +118,8 @@ void vfio_dmabuf_window_free(struct vfio_dmabuf *w);
 /* Are all physically contiguous slices of @w aligned to @align? */
 bool vfio_dmabuf_window_aligned(const struct vfio_dmabuf *w, u64 align,
 				phys_addr_t *badp, size_t *badlenp);
+/* The physically contiguous slices of @w: its iommu_map() calls. */
+unsigned int vfio_dmabuf_window_slices(const struct vfio_dmabuf *w);
 
 /*
  * Map window @w at @iova into every domain on @domains (a list of struct
@@ -126,10 +129,12 @@ bool vfio_dmabuf_window_aligned(const struct vfio_dmabuf *w, u64 align,
 int vfio_dmabuf_window_insert(struct vfio_dmabuf *w, dma_addr_t iova,
 			      struct list_head *domains);
 /*
- * Unmap @w from every domain and take it off its import.  Returns whether
- * the import has other windows.
+ * Unmap @w from every domain and take it off its import.  With @batch, the
+ * IOTLB flush is left to vfio_dmabuf_batch_end() for the domains @batch
+ * gathers.  Returns whether the import has other windows.
  */
-bool vfio_dmabuf_window_remove(struct vfio_dmabuf *w);
+bool vfio_dmabuf_window_remove(struct vfio_dmabuf *w,
+			       struct vfio_dmabuf_batch *batch);
 /* Is @w mapped in at least one IOMMU domain? */
 bool vfio_dmabuf_window_mapped(struct vfio_dmabuf *w);
 
@@ -142,5 +147,11 @@ void vfio_dmabuf_import_unmap_domain(struct vfio_dmabuf_import *imp,
 
 /* Called by the importer when an import with windows was revoked. */
 void vfio_dmabuf_revoked(struct vfio_iommu *iommu);
+/* The gather of an open batch for @domain, or NULL (flush at once). */
+struct iommu_iotlb_gather *vfio_dmabuf_batch_gather(struct vfio_dmabuf_batch *batch,
+						    struct iommu_domain *domain);
+
+/* iommu_map() the slices of @w into @domain (the test floor uses it too). */
+int vfio_dmabuf_map_window(struct vfio_dmabuf *w, struct iommu_domain *domain);
 
 #endif /* __VFIO_IOMMU_TYPE1_DMABUF_IMPORT_H */
