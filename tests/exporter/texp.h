@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Internal interfaces of vfio_dmabuf_test_exporter, one composite module:
+ *
+ *   texp_main.c	the control device /dev/vfio_dmabuf_test, its ioctls,
+ *			module parameters, init and exit
+ *   texp_store.c	the backing storage: page allocation and layouts
+ *   texp_ops.c		the dma_buf_ops: attach, pin, map, CPU access, mmap
+ *
+ * Locking:
+ * - dmabuf->resv is held by the dma-buf core around pin, unpin and, for the
+ *   dynamic modes, map_dma_buf and unmap_dma_buf; REVOKE takes it too, so
+ *   "revoked" and "pinned" only change under it.
+ * - texp_buf.lock protects the attachment list, each attachment's mapping
+ *   list and the revoked flag as seen by CPU faults. It nests inside the
+ *   resv lock and inside mmap_lock, and is never held while calling into
+ *   importers.
+ */
+#ifndef TEXP_H
+#define TEXP_H
+
+#include <linux/atomic.h>
+#include <linux/dma-buf.h>
+#include <linux/dma-mapping.h>
+#include <linux/list.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/scatterlist.h>
+#include <linux/types.h>
+
+#include "vfio_dmabuf_test_exporter.h"
+
+struct texp_stats {
+	atomic64_t created;
+	atomic64_t released;
+	atomic64_t pages;
+	atomic64_t attaches;
+	atomic64_t attach_refused;
+	atomic64_t detaches;
+	atomic64_t maps;
+	atomic64_t map_failed;
+	atomic64_t unmaps;
+	atomic64_t pins;
+	atomic64_t pin_refused;
+	atomic64_t unpins;
+	atomic64_t move_notifies;
+	atomic64_t revokes;
+	atomic64_t cpu_faults;
+};
+
+extern struct texp_stats texp_stats;
+
+struct texp_buf {
+	u64 id;
+	struct dma_buf *dmabuf;
+	u32 kind;
+	u32 mode;
+	u32 flags;
+	int attach_errno;
+	size_t size;
+	unsigned long npages;
+	struct page **pages;
+	u32 phys_segments;
+	u64 max_segment;
+
+	/* Protected by dmabuf->resv. */
+	unsigned int pinned;
+
+	/* Protects the fields below; nests inside dmabuf->resv. */
+	struct mutex lock;
+	/* Written under both dmabuf->resv and lock. */
+	bool revoked;
+	/* Protected by lock. */
+	struct list_head attachments;
+	unsigned int nr_attachments;
+	unsigned int nr_mapped;
+};
+
+struct texp_attachment {
+	struct list_head node;
+	struct dma_buf_attachment *attach;
+	struct list_head maps;
+};
+
+struct texp_map {
+	struct list_head node;
+	enum dma_data_direction dir;
+	/* Mapped with dma_map_sgtable(); has page links. */
+	struct sg_table sgt;
+	/* DMA addresses and lengths only; handed to the importer. */
+	struct sg_table dma_only;
+	bool with_pages;
+};
+
+extern const struct dma_buf_ops texp_static_ops;
+extern const struct dma_buf_ops texp_dynamic_ops;
+
+static inline bool texp_is_dynamic(const struct texp_buf *buf)
+{
+	return buf->mode == VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN ||
+	       buf->mode == VFIO_DMABUF_TEST_MODE_DYNAMIC_NOPIN;
+}
+
+/* texp_store.c */
+int texp_alloc_buf_pages(struct texp_buf *buf);
+void texp_free_pages(struct page **pages, unsigned long npages);
+
+#endif /* TEXP_H */

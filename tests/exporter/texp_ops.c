@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The dma_buf_ops of the test dma-bufs: attach, pin, map, CPU access and
+ * mmap. See texp.h for the locking rules.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/dma-buf.h>
+#include <linux/dma-mapping.h>
+#include <linux/dma-resv.h>
+#include <linux/err.h>
+#include <linux/list.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/scatterlist.h>
+#include <linux/slab.h>
+
+#include "texp.h"
+
+static void texp_vma_set_flags(struct vm_area_struct *vma, unsigned long flags)
+{
+#ifdef TEXP_HAVE_VM_FLAGS_SET
+	vm_flags_set(vma, flags);
+#else
+	vma->vm_flags |= flags;
+#endif
+}
+
+static int texp_attach(struct dma_buf *dmabuf,
+		       struct dma_buf_attachment *attach)
+{
+	struct texp_buf *buf = dmabuf->priv;
+	struct texp_attachment *ta;
+
+	if (buf->mode == VFIO_DMABUF_TEST_MODE_REFUSE_ATTACH) {
+		atomic64_inc(&texp_stats.attach_refused);
+		return -buf->attach_errno;
+	}
+
+	ta = kzalloc(sizeof(*ta), GFP_KERNEL);
+	if (!ta) {
+		atomic64_inc(&texp_stats.attach_refused);
+		return -ENOMEM;
+	}
+	INIT_LIST_HEAD(&ta->maps);
+	ta->attach = attach;
+	attach->priv = ta;
+
+	mutex_lock(&buf->lock);
+	list_add_tail(&ta->node, &buf->attachments);
+	buf->nr_attachments++;
+	mutex_unlock(&buf->lock);
+
+	atomic64_inc(&texp_stats.attaches);
+	return 0;
+}
+
+static void texp_detach(struct dma_buf *dmabuf,
+			struct dma_buf_attachment *attach)
+{
+	struct texp_buf *buf = dmabuf->priv;
+	struct texp_attachment *ta = attach->priv;
+
+	mutex_lock(&buf->lock);
+	WARN_ON(!list_empty(&ta->maps));
+	list_del(&ta->node);
+	buf->nr_attachments--;
+	mutex_unlock(&buf->lock);
+
+	attach->priv = NULL;
+	kfree(ta);
+	atomic64_inc(&texp_stats.detaches);
+}
+
+static int texp_pin(struct dma_buf_attachment *attach)
+{
+	struct texp_buf *buf = attach->dmabuf->priv;
+
+	dma_resv_assert_held(attach->dmabuf->resv);
+
+	if (buf->mode != VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN || buf->revoked) {
+		atomic64_inc(&texp_stats.pin_refused);
+		return buf->revoked ? -ENODEV : -EOPNOTSUPP;
+	}
+
+	buf->pinned++;
+	atomic64_inc(&texp_stats.pins);
+	return 0;
+}
+
+static void texp_unpin(struct dma_buf_attachment *attach)
+{
+	struct texp_buf *buf = attach->dmabuf->priv;
+
+	dma_resv_assert_held(attach->dmabuf->resv);
+
+	if (WARN_ON(!buf->pinned))
+		return;
+	buf->pinned--;
+	atomic64_inc(&texp_stats.unpins);
+}
+
+/* Copy the DMA side of @src into a table without page links. */
+static int texp_copy_dma_only(struct sg_table *dst, struct sg_table *src)
+{
+	struct scatterlist *s, *d;
+	int i, ret;
+
+	ret = sg_alloc_table(dst, src->nents, GFP_KERNEL);
+	if (ret)
+		return ret;
+
+	d = dst->sgl;
+	for_each_sgtable_dma_sg(src, s, i) {
+		sg_dma_address(d) = sg_dma_address(s);
+		sg_dma_len(d) = sg_dma_len(s);
+		d->length = sg_dma_len(s);
+		d = sg_next(d);
+	}
+	return 0;
+}
+
+static struct sg_table *texp_map_dma_buf(struct dma_buf_attachment *attach,
+					 enum dma_data_direction dir)
+{
+	struct texp_buf *buf = attach->dmabuf->priv;
+	struct texp_attachment *ta = attach->priv;
+	struct texp_map *map;
+	int ret;
+
+	if (texp_is_dynamic(buf))
+		dma_resv_assert_held(attach->dmabuf->resv);
+
+	if (buf->revoked) {
+		ret = -ENODEV;
+		goto err_count;
+	}
+
+	map = kzalloc(sizeof(*map), GFP_KERNEL);
+	if (!map) {
+		ret = -ENOMEM;
+		goto err_count;
+	}
+	map->dir = dir;
+	map->with_pages = buf->flags & VFIO_DMABUF_TEST_CREATE_WITH_PAGES;
+
+	ret = sg_alloc_table_from_pages(&map->sgt, buf->pages, buf->npages, 0,
+					buf->size, GFP_KERNEL);
+	if (ret)
+		goto err_free_map;
+
+	/*
+	 * Cache maintenance is begin/end_cpu_access()'s job (texp_sync()),
+	 * as in udmabuf: with it skipped here, several attachments may map
+	 * the same pages (a buffer shared by two containers), which the DMA
+	 * API debug code otherwise reports as overlapping mappings.
+	 */
+	ret = dma_map_sgtable(attach->dev, &map->sgt, dir,
+			      DMA_ATTR_SKIP_CPU_SYNC);
+	if (ret)
+		goto err_free_sgt;
+	/* The DMA API maps nothing, successfully, for a device without a mask. */
+	if (!map->sgt.nents) {
+		ret = -EIO;
+		goto err_unmap;
+	}
+
+	if (!map->with_pages) {
+		ret = texp_copy_dma_only(&map->dma_only, &map->sgt);
+		if (ret)
+			goto err_unmap;
+	}
+
+	mutex_lock(&buf->lock);
+	list_add_tail(&map->node, &ta->maps);
+	buf->nr_mapped++;
+	mutex_unlock(&buf->lock);
+
+	atomic64_inc(&texp_stats.maps);
+	return map->with_pages ? &map->sgt : &map->dma_only;
+
+err_unmap:
+	dma_unmap_sgtable(attach->dev, &map->sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);
+err_free_sgt:
+	sg_free_table(&map->sgt);
+err_free_map:
+	kfree(map);
+err_count:
+	atomic64_inc(&texp_stats.map_failed);
+	return ERR_PTR(ret);
+}
+
+static void texp_unmap_dma_buf(struct dma_buf_attachment *attach,
+			       struct sg_table *sgt,
+			       enum dma_data_direction dir)
+{
+	struct texp_buf *buf = attach->dmabuf->priv;
+	struct texp_attachment *ta = attach->priv;
+	struct texp_map *map, *found = NULL;
+
+	if (texp_is_dynamic(buf))
+		dma_resv_assert_held(attach->dmabuf->resv);
+
+	mutex_lock(&buf->lock);
+	list_for_each_entry(map, &ta->maps, node) {
+		if (sgt == (map->with_pages ? &map->sgt : &map->dma_only)) {
+			found = map;
+			list_del(&map->node);
+			buf->nr_mapped--;
+			break;
+		}
+	}
+	mutex_unlock(&buf->lock);
+
+	if (WARN_ON(!found))
+		return;
+	WARN_ON(found->dir != dir);
+
+	dma_unmap_sgtable(attach->dev, &found->sgt, found->dir,
+			  DMA_ATTR_SKIP_CPU_SYNC);
+	sg_free_table(&found->sgt);
+	if (!found->with_pages)
+		sg_free_table(&found->dma_only);
+	kfree(found);
+	atomic64_inc(&texp_stats.unmaps);
+}
+
+static void texp_release(struct dma_buf *dmabuf)
+{
+	struct texp_buf *buf = dmabuf->priv;
+
+	WARN_ON(!list_empty(&buf->attachments));
+	WARN_ON(buf->pinned);
+
+	texp_free_pages(buf->pages, buf->npages);
+	kvfree(buf->pages);
+	mutex_destroy(&buf->lock);
+	kfree(buf);
+	atomic64_inc(&texp_stats.released);
+}
+
+static void texp_sync(struct texp_buf *buf, bool for_cpu)
+{
+	struct texp_attachment *ta;
+	struct texp_map *map;
+
+	mutex_lock(&buf->lock);
+	list_for_each_entry(ta, &buf->attachments, node) {
+		list_for_each_entry(map, &ta->maps, node) {
+			if (for_cpu)
+				dma_sync_sgtable_for_cpu(ta->attach->dev,
+							 &map->sgt, map->dir);
+			else
+				dma_sync_sgtable_for_device(ta->attach->dev,
+							    &map->sgt,
+							    map->dir);
+		}
+	}
+	mutex_unlock(&buf->lock);
+}
+
+static int texp_begin_cpu_access(struct dma_buf *dmabuf,
+				 enum dma_data_direction dir)
+{
+	texp_sync(dmabuf->priv, true);
+	return 0;
+}
+
+static int texp_end_cpu_access(struct dma_buf *dmabuf,
+			       enum dma_data_direction dir)
+{
+	texp_sync(dmabuf->priv, false);
+	return 0;
+}
+
+static vm_fault_t texp_vm_fault(struct vm_fault *vmf)
+{
+	struct texp_buf *buf = vmf->vma->vm_private_data;
+	vm_fault_t ret;
+
+	if (vmf->pgoff >= buf->npages)
+		return VM_FAULT_SIGBUS;
+
+	mutex_lock(&buf->lock);
+	if (buf->revoked)
+		ret = VM_FAULT_SIGBUS;
+	else
+		ret = vmf_insert_pfn(vmf->vma, vmf->address,
+				     page_to_pfn(buf->pages[vmf->pgoff]));
+	mutex_unlock(&buf->lock);
+
+	if (ret == VM_FAULT_NOPAGE)
+		atomic64_inc(&texp_stats.cpu_faults);
+	return ret;
+}
+
+static const struct vm_operations_struct texp_vm_ops = {
+	.fault = texp_vm_fault,
+};
+
+static int texp_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
+{
+	struct texp_buf *buf = dmabuf->priv;
+
+	/* PFN mappings cannot be copy-on-write. */
+	if (!(vma->vm_flags & VM_MAYSHARE))
+		return -EINVAL;
+	if (READ_ONCE(buf->revoked))
+		return -ENODEV;
+
+	texp_vma_set_flags(vma, VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
+	vma->vm_ops = &texp_vm_ops;
+	vma->vm_private_data = buf;
+	return 0;
+}
+
+const struct dma_buf_ops texp_static_ops = {
+	.attach = texp_attach,
+	.detach = texp_detach,
+	.map_dma_buf = texp_map_dma_buf,
+	.unmap_dma_buf = texp_unmap_dma_buf,
+	.release = texp_release,
+	.begin_cpu_access = texp_begin_cpu_access,
+	.end_cpu_access = texp_end_cpu_access,
+	.mmap = texp_mmap,
+};
+
+const struct dma_buf_ops texp_dynamic_ops = {
+	.attach = texp_attach,
+	.detach = texp_detach,
+	.pin = texp_pin,
+	.unpin = texp_unpin,
+	.map_dma_buf = texp_map_dma_buf,
+	.unmap_dma_buf = texp_unmap_dma_buf,
+	.release = texp_release,
+	.begin_cpu_access = texp_begin_cpu_access,
+	.end_cpu_access = texp_end_cpu_access,
+	.mmap = texp_mmap,
+};
+
