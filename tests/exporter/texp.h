@@ -4,7 +4,7 @@
  *
  *   texp_main.c	the control device /dev/vfio_dmabuf_test, its ioctls,
  *			module parameters, init and exit
- *   texp_store.c	the backing storage: page allocation and layouts
+ *   texp_store.c	the backing storage: stores of pages and their layouts
  *   texp_ops.c		the dma_buf_ops: attach, pin, map, CPU access, mmap
  *
  * Locking:
@@ -22,6 +22,7 @@
 #include <linux/atomic.h>
 #include <linux/dma-buf.h>
 #include <linux/dma-mapping.h>
+#include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
@@ -50,6 +51,27 @@ struct texp_stats {
 
 extern struct texp_stats texp_stats;
 
+/*
+ * The memory behind a buffer. Everything in it is constant once it is
+ * made; only its reference count changes. The buffer holds a reference to
+ * its store and every texp_map holds one to the store it mapped, so the
+ * memory is freed only once the buffer is gone and every importer has
+ * unmapped it.
+ */
+struct texp_store {
+	struct kref kref;
+	unsigned long npages;
+	struct page **pages;
+	u32 phys_segments;	/* physically contiguous runs */
+	u64 max_segment;	/* longest run, bytes */
+};
+
+static inline unsigned long texp_store_pfn(const struct texp_store *st,
+					   unsigned long i)
+{
+	return page_to_pfn(st->pages[i]);
+}
+
 struct texp_buf {
 	u64 id;
 	struct dma_buf *dmabuf;
@@ -59,9 +81,8 @@ struct texp_buf {
 	int attach_errno;
 	size_t size;
 	unsigned long npages;
-	struct page **pages;
-	u32 phys_segments;
-	u64 max_segment;
+	/* The backing memory; one reference. */
+	struct texp_store *store;
 
 	/* Protected by dmabuf->resv. */
 	unsigned int pinned;
@@ -90,6 +111,8 @@ struct texp_map {
 	/* DMA addresses and lengths only; handed to the importer. */
 	struct sg_table dma_only;
 	bool with_pages;
+	/* What sgt maps; one reference, dropped at unmap. */
+	struct texp_store *store;
 };
 
 extern const struct dma_buf_ops texp_static_ops;
@@ -102,7 +125,8 @@ static inline bool texp_is_dynamic(const struct texp_buf *buf)
 }
 
 /* texp_store.c */
-int texp_alloc_buf_pages(struct texp_buf *buf);
-void texp_free_pages(struct page **pages, unsigned long npages);
+struct texp_store *texp_store_alloc(u32 kind, size_t size);
+struct texp_store *texp_store_get(struct texp_store *st);
+void texp_store_put(struct texp_store *st);
 
 #endif /* TEXP_H */

@@ -137,9 +137,11 @@ static long texp_ioctl_create(void __user *uarg)
 	mutex_init(&buf->lock);
 	INIT_LIST_HEAD(&buf->attachments);
 
-	ret = texp_alloc_buf_pages(buf);
-	if (ret)
+	buf->store = texp_store_alloc(buf->kind, buf->size);
+	if (IS_ERR(buf->store)) {
+		ret = PTR_ERR(buf->store);
 		goto err_free_buf;
+	}
 
 	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0) {
@@ -176,8 +178,7 @@ static long texp_ioctl_create(void __user *uarg)
 err_put_fd:
 	put_unused_fd(fd);
 err_free_pages:
-	texp_free_pages(buf->pages, buf->npages);
-	kvfree(buf->pages);
+	texp_store_put(buf->store);
 err_free_buf:
 	mutex_destroy(&buf->lock);
 	kfree(buf);
@@ -318,8 +319,8 @@ static long texp_ioctl_info(void __user *uarg)
 	args.size = buf->size;
 	args.kind = buf->kind;
 	args.mode = buf->mode;
-	args.phys_segments = buf->phys_segments;
-	args.max_segment = buf->max_segment;
+	args.phys_segments = buf->store->phys_segments;
+	args.max_segment = buf->store->max_segment;
 
 	if (copy_to_user(uarg, &args, sizeof(args)))
 		ret = -EFAULT;

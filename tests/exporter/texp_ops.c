@@ -145,8 +145,14 @@ static struct sg_table *texp_map_dma_buf(struct dma_buf_attachment *attach,
 	map->dir = dir;
 	map->with_pages = buf->flags & VFIO_DMABUF_TEST_CREATE_WITH_PAGES;
 
-	ret = sg_alloc_table_from_pages(&map->sgt, buf->pages, buf->npages, 0,
-					buf->size, GFP_KERNEL);
+	/*
+	 * The map keeps the store it maps, so that the memory stays until the
+	 * importer unmaps it.
+	 */
+	map->store = texp_store_get(buf->store);
+	ret = sg_alloc_table_from_pages(&map->sgt, map->store->pages,
+					map->store->npages, 0, buf->size,
+					GFP_KERNEL);
 	if (ret)
 		goto err_free_map;
 
@@ -185,6 +191,7 @@ err_unmap:
 err_free_sgt:
 	sg_free_table(&map->sgt);
 err_free_map:
+	texp_store_put(map->store);
 	kfree(map);
 err_count:
 	atomic64_inc(&texp_stats.map_failed);
@@ -222,6 +229,7 @@ static void texp_unmap_dma_buf(struct dma_buf_attachment *attach,
 	sg_free_table(&found->sgt);
 	if (!found->with_pages)
 		sg_free_table(&found->dma_only);
+	texp_store_put(found->store);
 	kfree(found);
 	atomic64_inc(&texp_stats.unmaps);
 }
@@ -233,8 +241,7 @@ static void texp_release(struct dma_buf *dmabuf)
 	WARN_ON(!list_empty(&buf->attachments));
 	WARN_ON(buf->pinned);
 
-	texp_free_pages(buf->pages, buf->npages);
-	kvfree(buf->pages);
+	texp_store_put(buf->store);
 	mutex_destroy(&buf->lock);
 	kfree(buf);
 	atomic64_inc(&texp_stats.released);
@@ -287,7 +294,7 @@ static vm_fault_t texp_vm_fault(struct vm_fault *vmf)
 		ret = VM_FAULT_SIGBUS;
 	else
 		ret = vmf_insert_pfn(vmf->vma, vmf->address,
-				     page_to_pfn(buf->pages[vmf->pgoff]));
+				     texp_store_pfn(buf->store, vmf->pgoff));
 	mutex_unlock(&buf->lock);
 
 	if (ret == VM_FAULT_NOPAGE)

@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Backing storage of the test dma-bufs: the pages and their physical layout
- * (enum vfio_dmabuf_test_kind).
+ * Backing storage of the test dma-bufs: stores of pages in the physical
+ * layout of enum vfio_dmabuf_test_kind. A store is reference counted, so
+ * that its memory outlives the buffer's use of it while an importer still
+ * has it mapped (see struct texp_store).
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/bug.h>
+#include <linux/err.h>
 #include <linux/gfp.h>
+#include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
@@ -15,7 +19,7 @@
 
 #include "texp.h"
 
-void texp_free_pages(struct page **pages, unsigned long npages)
+static void texp_free_pages(struct page **pages, unsigned long npages)
 {
 	unsigned long i;
 
@@ -102,61 +106,98 @@ static int texp_alloc_runs(struct page **pages, size_t size, size_t chunk)
 	return 0;
 }
 
-static void texp_count_segments(struct texp_buf *buf)
+/* Count the physically contiguous runs of @st and find the longest. */
+static void texp_count_segments(struct texp_store *st)
 {
 	unsigned long i, run = 1;
 
-	buf->phys_segments = 1;
-	buf->max_segment = 0;
-	for (i = 1; i <= buf->npages; i++) {
-		if (i < buf->npages &&
-		    page_to_pfn(buf->pages[i]) == page_to_pfn(buf->pages[i - 1]) + 1) {
+	st->phys_segments = 1;
+	st->max_segment = 0;
+	for (i = 1; i <= st->npages; i++) {
+		if (i < st->npages &&
+		    texp_store_pfn(st, i) == texp_store_pfn(st, i - 1) + 1) {
 			run++;
 			continue;
 		}
-		buf->max_segment = max_t(u64, buf->max_segment,
-					 (u64)run << PAGE_SHIFT);
-		if (i < buf->npages)
-			buf->phys_segments++;
+		st->max_segment = max_t(u64, st->max_segment,
+					(u64)run << PAGE_SHIFT);
+		if (i < st->npages)
+			st->phys_segments++;
 		run = 1;
 	}
 }
 
-int texp_alloc_buf_pages(struct texp_buf *buf)
+static void texp_store_free(struct texp_store *st)
 {
+	if (st->pages) {
+		texp_free_pages(st->pages, st->npages);
+		kvfree(st->pages);
+	}
+	kfree(st);
+}
+
+/*
+ * A new store of @size bytes in system memory, laid out as @kind says,
+ * zeroed, with one reference for the caller.
+ */
+struct texp_store *texp_store_alloc(u32 kind, size_t size)
+{
+	struct texp_store *st;
 	int ret;
 
-	buf->pages = kvcalloc(buf->npages, sizeof(*buf->pages), GFP_KERNEL);
-	if (!buf->pages)
-		return -ENOMEM;
+	st = kzalloc(sizeof(*st), GFP_KERNEL);
+	if (!st)
+		return ERR_PTR(-ENOMEM);
+	kref_init(&st->kref);
+	st->npages = size >> PAGE_SHIFT;
 
-	switch (buf->kind) {
+	st->pages = kvcalloc(st->npages, sizeof(*st->pages), GFP_KERNEL);
+	if (!st->pages) {
+		ret = -ENOMEM;
+		goto err;
+	}
+
+	switch (kind) {
 	case VFIO_DMABUF_TEST_KIND_SCATTER:
-		ret = texp_alloc_scatter(buf->pages, buf->npages);
+		ret = texp_alloc_scatter(st->pages, st->npages);
 		break;
 	case VFIO_DMABUF_TEST_KIND_CONTIG:
-		ret = texp_alloc_runs(buf->pages, buf->size, buf->size);
+		ret = texp_alloc_runs(st->pages, size, size);
 		break;
 	default:
-		ret = texp_alloc_runs(buf->pages, buf->size,
+		ret = texp_alloc_runs(st->pages, size,
 				      VFIO_DMABUF_TEST_CHUNK_SIZE);
 		break;
 	}
-	if (ret) {
-		texp_free_pages(buf->pages, buf->npages);
-		kvfree(buf->pages);
-		buf->pages = NULL;
-		return ret;
-	}
+	if (ret)
+		goto err;
 
-	texp_count_segments(buf);
-	if (buf->kind == VFIO_DMABUF_TEST_KIND_SCATTER &&
-	    WARN_ON(buf->phys_segments != buf->npages)) {
-		texp_free_pages(buf->pages, buf->npages);
-		kvfree(buf->pages);
-		buf->pages = NULL;
-		return -EAGAIN;
+	texp_count_segments(st);
+	if (kind == VFIO_DMABUF_TEST_KIND_SCATTER &&
+	    WARN_ON(st->phys_segments != st->npages)) {
+		ret = -EAGAIN;
+		goto err;
 	}
-	return 0;
+	return st;
+
+err:
+	texp_store_free(st);
+	return ERR_PTR(ret);
 }
 
+static void texp_store_release(struct kref *kref)
+{
+	texp_store_free(container_of(kref, struct texp_store, kref));
+}
+
+struct texp_store *texp_store_get(struct texp_store *st)
+{
+	kref_get(&st->kref);
+	return st;
+}
+
+void texp_store_put(struct texp_store *st)
+{
+	if (st)
+		kref_put(&st->kref, texp_store_release);
+}
