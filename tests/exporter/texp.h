@@ -4,17 +4,23 @@
  *
  *   texp_main.c	the control device /dev/vfio_dmabuf_test, its ioctls,
  *			module parameters, init and exit
- *   texp_store.c	the backing storage: stores of pages and their layouts
+ *   texp_store.c	the backing storage: stores of pages and their layouts,
+ *			moving a buffer to a new store, the pipelined copy
+ *			and its fence
  *   texp_ops.c		the dma_buf_ops: attach, pin, map, CPU access, mmap
  *
  * Locking:
  * - dmabuf->resv is held by the dma-buf core around pin, unpin and, for the
- *   dynamic modes, map_dma_buf and unmap_dma_buf; REVOKE takes it too, so
- *   "revoked" and "pinned" only change under it.
+ *   dynamic modes, map_dma_buf and unmap_dma_buf; REVOKE and moves take it
+ *   too, so "revoked", "pinned" and the buffer's store only change under
+ *   it, and dma_buf_move_notify() is only called with it held.
  * - texp_buf.lock protects the attachment list, each attachment's mapping
- *   list and the revoked flag as seen by CPU faults. It nests inside the
- *   resv lock and inside mmap_lock, and is never held while calling into
- *   importers.
+ *   list, and the revoked flag and the store as seen by CPU faults (which
+ *   cannot take the resv). It nests inside the resv lock and inside
+ *   mmap_lock, and is never held while calling into importers or while
+ *   waiting for a fence.
+ * - A store is reference counted and otherwise constant (struct
+ *   texp_store): whoever holds a reference may use its memory.
  */
 #ifndef TEXP_H
 #define TEXP_H
@@ -47,23 +53,36 @@ struct texp_stats {
 	atomic64_t move_notifies;
 	atomic64_t revokes;
 	atomic64_t cpu_faults;
+	atomic64_t migrations;
+	atomic64_t pin_move_notifies;
+	atomic64_t copies_done;
 };
 
 extern struct texp_stats texp_stats;
 
 /*
  * The memory behind a buffer. Everything in it is constant once it is
- * made; only its reference count changes. The buffer holds a reference to
- * its store and every texp_map holds one to the store it mapped, so the
- * memory is freed only once the buffer is gone and every importer has
- * unmapped it.
+ * made; only its reference count changes. References are held by:
+ * - the buffer, for its current store (texp_buf.store);
+ * - every texp_map, for the store it mapped: an importer may keep a
+ *   mapping of the old memory after a move until it unmaps it;
+ * - a pipelined copy (texp_store.c), for its source and destination until
+ *   it has run.
+ * The memory is freed when the last of them is gone.
  */
 struct texp_store {
 	struct kref kref;
+	u32 placement;		/* enum vfio_dmabuf_test_placement */
 	unsigned long npages;
 	struct page **pages;
 	u32 phys_segments;	/* physically contiguous runs */
 	u64 max_segment;	/* longest run, bytes */
+	/*
+	 * The fence of the copy that fills this store, one reference; NULL
+	 * if the store was valid from the start. The contents are only
+	 * valid once it has signalled.
+	 */
+	struct dma_fence *fill;
 };
 
 static inline unsigned long texp_store_pfn(const struct texp_store *st,
@@ -81,16 +100,20 @@ struct texp_buf {
 	int attach_errno;
 	size_t size;
 	unsigned long npages;
-	/* The backing memory; one reference. */
-	struct texp_store *store;
+	/* Fence context of the buffer's moves (its timeline). */
+	u64 fence_context;
 
 	/* Protected by dmabuf->resv. */
 	unsigned int pinned;
+	/* Moves so far; the seqno of the last move's fence. */
+	u64 generation;
 
 	/* Protects the fields below; nests inside dmabuf->resv. */
 	struct mutex lock;
 	/* Written under both dmabuf->resv and lock. */
 	bool revoked;
+	/* The backing memory, one reference; written under resv and lock. */
+	struct texp_store *store;
 	/* Protected by lock. */
 	struct list_head attachments;
 	unsigned int nr_attachments;
@@ -121,12 +144,23 @@ extern const struct dma_buf_ops texp_dynamic_ops;
 static inline bool texp_is_dynamic(const struct texp_buf *buf)
 {
 	return buf->mode == VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN ||
-	       buf->mode == VFIO_DMABUF_TEST_MODE_DYNAMIC_NOPIN;
+	       buf->mode == VFIO_DMABUF_TEST_MODE_DYNAMIC_NOPIN ||
+	       buf->mode == VFIO_DMABUF_TEST_MODE_TTM_LIKE;
 }
 
+/* Why a buffer moves (texp_move()). */
+enum texp_move_reason {
+	TEXP_MOVE_PIN,		/* migration out of VRAM by the pin op */
+};
+
 /* texp_store.c */
-struct texp_store *texp_store_alloc(u32 kind, size_t size);
+struct texp_store *texp_store_alloc(u32 kind, size_t size, u32 placement);
 struct texp_store *texp_store_get(struct texp_store *st);
 void texp_store_put(struct texp_store *st);
+bool texp_store_filling(const struct texp_store *st);
+int texp_move(struct texp_buf *buf, u32 placement,
+	      enum texp_move_reason why);
+int texp_store_init(void);
+void texp_store_exit(void);
 
 #endif /* TEXP_H */

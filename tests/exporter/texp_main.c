@@ -12,6 +12,7 @@
 
 #include <linux/atomic.h>
 #include <linux/dma-buf.h>
+#include <linux/dma-fence.h>
 #include <linux/dma-resv.h>
 #include <linux/err.h>
 #include <linux/fcntl.h>
@@ -118,6 +119,7 @@ static long texp_ioctl_create(void __user *uarg)
 	case VFIO_DMABUF_TEST_MODE_STATIC:
 	case VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN:
 	case VFIO_DMABUF_TEST_MODE_DYNAMIC_NOPIN:
+	case VFIO_DMABUF_TEST_MODE_TTM_LIKE:
 		if (args.attach_errno)
 			return -EINVAL;
 		break;
@@ -137,7 +139,10 @@ static long texp_ioctl_create(void __user *uarg)
 	mutex_init(&buf->lock);
 	INIT_LIST_HEAD(&buf->attachments);
 
-	buf->store = texp_store_alloc(buf->kind, buf->size);
+	buf->store = texp_store_alloc(buf->kind, buf->size,
+				      buf->mode == VFIO_DMABUF_TEST_MODE_TTM_LIKE ?
+				      VFIO_DMABUF_TEST_PLACEMENT_VRAM :
+				      VFIO_DMABUF_TEST_PLACEMENT_SYSTEM);
 	if (IS_ERR(buf->store)) {
 		ret = PTR_ERR(buf->store);
 		goto err_free_buf;
@@ -150,6 +155,7 @@ static long texp_ioctl_create(void __user *uarg)
 	}
 
 	buf->id = atomic64_inc_return(&texp_next_id);
+	buf->fence_context = dma_fence_context_alloc(1);
 	exp_info.ops = texp_is_dynamic(buf) ? &texp_dynamic_ops :
 					      &texp_static_ops;
 	exp_info.size = buf->size;
@@ -279,6 +285,9 @@ static long texp_ioctl_stats(void __user *uarg)
 	args.move_notifies = atomic64_read(&s->move_notifies);
 	args.revokes = atomic64_read(&s->revokes);
 	args.cpu_faults = atomic64_read(&s->cpu_faults);
+	args.migrations = atomic64_read(&s->migrations);
+	args.pin_move_notifies = atomic64_read(&s->pin_move_notifies);
+	args.copies_done = atomic64_read(&s->copies_done);
 
 	if (copy_to_user(uarg, &args, sizeof(args)))
 		return -EFAULT;
@@ -295,8 +304,8 @@ static long texp_ioctl_info(void __user *uarg)
 	ret = texp_copy_in(&args, uarg, sizeof(args));
 	if (ret)
 		return ret;
-	if (args.flags || args.reserved0 || args.reserved[0] ||
-	    args.reserved[1])
+	if (args.flags || args.reserved0 || args.generation ||
+	    args.placement || args.reserved1)
 		return -EINVAL;
 
 	dmabuf = texp_get_dmabuf(args.fd);
@@ -313,14 +322,18 @@ static long texp_ioctl_info(void __user *uarg)
 	args.mapped = buf->nr_mapped;
 	mutex_unlock(&buf->lock);
 	args.pinned = buf->pinned;
+	args.generation = buf->generation;
+	args.placement = buf->store->placement;
+	args.phys_segments = buf->store->phys_segments;
+	args.max_segment = buf->store->max_segment;
+	if (texp_store_filling(buf->store))
+		args.flags |= VFIO_DMABUF_TEST_INFO_COPY_PENDING;
 	dma_resv_unlock(dmabuf->resv);
 
 	args.id = buf->id;
 	args.size = buf->size;
 	args.kind = buf->kind;
 	args.mode = buf->mode;
-	args.phys_segments = buf->store->phys_segments;
-	args.max_segment = buf->store->max_segment;
 
 	if (copy_to_user(uarg, &args, sizeof(args)))
 		ret = -EFAULT;
@@ -362,13 +375,22 @@ static struct miscdevice texp_misc = {
 
 static int __init texp_init(void)
 {
-	return misc_register(&texp_misc);
+	int ret;
+
+	ret = texp_store_init();
+	if (ret)
+		return ret;
+	ret = misc_register(&texp_misc);
+	if (ret)
+		texp_store_exit();
+	return ret;
 }
 module_init(texp_init);
 
 static void __exit texp_exit(void)
 {
 	misc_deregister(&texp_misc);
+	texp_store_exit();
 	/* Every dma-buf holds a module reference until its release op ran. */
 	WARN_ON(atomic64_read(&texp_stats.pages));
 }

@@ -7,6 +7,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/dma-buf.h>
+#include <linux/dma-fence.h>
 #include <linux/dma-mapping.h>
 #include <linux/dma-resv.h>
 #include <linux/err.h>
@@ -73,20 +74,47 @@ static void texp_detach(struct dma_buf *dmabuf,
 	atomic64_inc(&texp_stats.detaches);
 }
 
+/*
+ * DYNAMIC_PIN: pin succeeds. TTM_LIKE: pin moves the buffer out of VRAM
+ * first, as amdgpu_dma_buf_pin() (amdgpu_bo_pin() into GTT) and
+ * xe_dma_buf_pin() (xe_bo_migrate() to TT) do in 6.12, including the
+ * dma_buf_move_notify() that reaches @attach itself and the pipelined copy
+ * nobody waits for here. Other modes cannot pin.
+ */
 static int texp_pin(struct dma_buf_attachment *attach)
 {
 	struct texp_buf *buf = attach->dmabuf->priv;
+	int ret = -EOPNOTSUPP;
 
 	dma_resv_assert_held(attach->dmabuf->resv);
 
-	if (buf->mode != VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN || buf->revoked) {
-		atomic64_inc(&texp_stats.pin_refused);
-		return buf->revoked ? -ENODEV : -EOPNOTSUPP;
+	if (buf->revoked) {
+		ret = -ENODEV;
+		goto refused;
+	}
+	switch (buf->mode) {
+	case VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN:
+		break;
+	case VFIO_DMABUF_TEST_MODE_TTM_LIKE:
+		/* Pinned buffers are in system memory already. */
+		if (buf->store->placement == VFIO_DMABUF_TEST_PLACEMENT_VRAM) {
+			ret = texp_move(buf, VFIO_DMABUF_TEST_PLACEMENT_SYSTEM,
+					TEXP_MOVE_PIN);
+			if (ret)
+				goto refused;
+		}
+		break;
+	default:
+		goto refused;
 	}
 
 	buf->pinned++;
 	atomic64_inc(&texp_stats.pins);
 	return 0;
+
+refused:
+	atomic64_inc(&texp_stats.pin_refused);
+	return ret;
 }
 
 static void texp_unpin(struct dma_buf_attachment *attach)
@@ -281,24 +309,40 @@ static int texp_end_cpu_access(struct dma_buf *dmabuf,
 	return 0;
 }
 
+/*
+ * A CPU fault maps the page of the current store. Like TTM's fault handler
+ * it waits for a pending move to finish first: while the copy into the
+ * current store is still to run, it waits for the copy's fence, with no
+ * lock of ours held, and lets the access fault again.
+ */
 static vm_fault_t texp_vm_fault(struct vm_fault *vmf)
 {
 	struct texp_buf *buf = vmf->vma->vm_private_data;
+	struct dma_fence *fill = NULL;
 	vm_fault_t ret;
 
 	if (vmf->pgoff >= buf->npages)
 		return VM_FAULT_SIGBUS;
 
 	mutex_lock(&buf->lock);
-	if (buf->revoked)
+	if (buf->revoked) {
 		ret = VM_FAULT_SIGBUS;
-	else
+	} else if (texp_store_filling(buf->store)) {
+		fill = dma_fence_get(buf->store->fill);
+		ret = VM_FAULT_NOPAGE;
+	} else {
 		ret = vmf_insert_pfn(vmf->vma, vmf->address,
 				     texp_store_pfn(buf->store, vmf->pgoff));
+		if (ret == VM_FAULT_NOPAGE)
+			atomic64_inc(&texp_stats.cpu_faults);
+	}
 	mutex_unlock(&buf->lock);
 
-	if (ret == VM_FAULT_NOPAGE)
-		atomic64_inc(&texp_stats.cpu_faults);
+	if (fill) {
+		/* Interrupted: the access faults again after the signal. */
+		dma_fence_wait(fill, true);
+		dma_fence_put(fill);
+	}
 	return ret;
 }
 

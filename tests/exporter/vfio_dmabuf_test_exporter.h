@@ -55,6 +55,39 @@ enum vfio_dmabuf_test_mode {
 	VFIO_DMABUF_TEST_MODE_DYNAMIC_NOPIN = 2,
 	/* The attach op fails with -attach_errno (default EPERM). */
 	VFIO_DMABUF_TEST_MODE_REFUSE_ATTACH = 3,
+	/*
+	 * Dynamic exporter that behaves like amdgpu and xe (TTM) in 6.12. The
+	 * buffer starts in VRAM (PLACEMENT_VRAM: a stand-in for device memory,
+	 * made of system pages allocated apart). The first pin moves it to
+	 * new system pages (PLACEMENT_SYSTEM) from inside the pin op, with
+	 * the dma_resv held by the caller of dma_buf_pin():
+	 *  1. dma_buf_move_notify() reaches every attachment that has
+	 *     importer ops, the one being pinned included;
+	 *  2. the buffer switches to the new pages; map_dma_buf returns them
+	 *     from now on, and the generation (INFO) changes;
+	 *  3. the copy of the contents is pipelined: a dma_fence is added to
+	 *     the dma_resv with DMA_RESV_USAGE_KERNEL and signalled by a work
+	 *     item that runs move_copy_delay_ms (module parameter, default
+	 *     50) later, copies the old pages over the new ones and only then
+	 *     frees the old pages (once no importer has them mapped either).
+	 *     Pin does not wait for it. An importer that does not wait for
+	 *     the KERNEL fences after mapping sees what its device wrote to
+	 *     the new pages overwritten by the copy. CPU faults on the mmap
+	 *     wait for it, as TTM's do.
+	 * Pins while the buffer is in system memory move nothing, and a pinned
+	 * buffer never moves (unpin leaves it where it is). The kind applies
+	 * to every placement the buffer gets. The existing contents move with
+	 * the buffer; a new buffer reads zeroes.
+	 */
+	VFIO_DMABUF_TEST_MODE_TTM_LIKE = 4,
+};
+
+/* Where a buffer's memory is (VFIO_DMABUF_TEST_INFO). */
+enum vfio_dmabuf_test_placement {
+	/* System memory: every mode but TTM_LIKE, always. */
+	VFIO_DMABUF_TEST_PLACEMENT_SYSTEM = 0,
+	/* The VRAM stand-in of TTM_LIKE (system pages, not device memory). */
+	VFIO_DMABUF_TEST_PLACEMENT_VRAM = 1,
 };
 
 /**
@@ -123,6 +156,10 @@ struct vfio_dmabuf_test_revoke {
  *			    struct vfio_dmabuf_test_stats
  *
  * Read global counters (since module load). flags must be 0.
+ * move_notifies counts every dma_buf_move_notify() call: those of REVOKE and
+ * those of moves alike. pages_allocated counts every page allocated now:
+ * those of VRAM stand-ins, and old pages that wait for their copy or for an
+ * importer to unmap them, too.
  */
 struct vfio_dmabuf_test_stats {
 	__u32	argsz;
@@ -143,7 +180,13 @@ struct vfio_dmabuf_test_stats {
 	__u64	move_notifies;		/* dma_buf_move_notify() calls */
 	__u64	revokes;		/* buffers revoked */
 	__u64	cpu_faults;		/* CPU mmap faults served */
-	__u64	reserved[4];		/* out: zero */
+	/* pin ops that moved a TTM_LIKE buffer out of VRAM */
+	__u64	migrations;
+	/* dma_buf_move_notify() calls made from inside the pin op */
+	__u64	pin_move_notifies;
+	/* pipelined copies done (their fence signalled) */
+	__u64	copies_done;
+	__u64	reserved;		/* out: zero */
 };
 
 #define VFIO_DMABUF_TEST_STATS	_IO(VFIO_DMABUF_TEST_TYPE, VFIO_DMABUF_TEST_BASE + 2)
@@ -153,15 +196,21 @@ struct vfio_dmabuf_test_stats {
  *			   struct vfio_dmabuf_test_info
  *
  * Describe one test dma-buf, given its fd. flags must be 0 on input; on
- * output VFIO_DMABUF_TEST_INFO_REVOKED tells that the buffer is revoked.
- * The counts are a snapshot taken under the buffer's dma_resv lock.
+ * output VFIO_DMABUF_TEST_INFO_REVOKED tells that the buffer is revoked and
+ * VFIO_DMABUF_TEST_INFO_COPY_PENDING that the pipelined copy into its
+ * current memory has not run yet (its fence in the dma_resv is unsignalled).
+ * The counts are a snapshot taken under the buffer's dma_resv lock; the
+ * layout (phys_segments, max_segment) is that of the current memory.
+ * generation and placement must be zero on input.
  *
- * Return: 0; EBADF if fd is not a dma-buf of this module.
+ * Return: 0; EBADF if fd is not a dma-buf of this module; EINVAL for flags
+ * or fields that must be zero and are not.
  */
 struct vfio_dmabuf_test_info {
 	__u32	argsz;
 	__u32	flags;
 #define VFIO_DMABUF_TEST_INFO_REVOKED		0x1
+#define VFIO_DMABUF_TEST_INFO_COPY_PENDING	0x2
 	__s32	fd;		/* in: dma-buf file descriptor */
 	__u32	reserved0;	/* in: must be zero */
 	__u64	id;		/* out */
@@ -173,7 +222,9 @@ struct vfio_dmabuf_test_info {
 	__u32	mapped;		/* out: map_dma_buf minus unmap_dma_buf now */
 	__u32	phys_segments;	/* out: physically contiguous runs */
 	__u64	max_segment;	/* out: longest run, bytes */
-	__u64	reserved[2];	/* out: zero */
+	__u64	generation;	/* out: 0 at creation, + 1 on every move */
+	__u32	placement;	/* out: enum vfio_dmabuf_test_placement */
+	__u32	reserved1;	/* out: zero */
 };
 
 #define VFIO_DMABUF_TEST_INFO	_IO(VFIO_DMABUF_TEST_TYPE, VFIO_DMABUF_TEST_BASE + 3)
