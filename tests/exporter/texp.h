@@ -56,6 +56,7 @@ struct texp_stats {
 	atomic64_t migrations;
 	atomic64_t pin_move_notifies;
 	atomic64_t copies_done;
+	atomic64_t moves;
 };
 
 extern struct texp_stats texp_stats;
@@ -145,12 +146,21 @@ static inline bool texp_is_dynamic(const struct texp_buf *buf)
 {
 	return buf->mode == VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN ||
 	       buf->mode == VFIO_DMABUF_TEST_MODE_DYNAMIC_NOPIN ||
-	       buf->mode == VFIO_DMABUF_TEST_MODE_TTM_LIKE;
+	       buf->mode == VFIO_DMABUF_TEST_MODE_TTM_LIKE ||
+	       buf->mode == VFIO_DMABUF_TEST_MODE_MOVABLE;
+}
+
+/* Can VFIO_DMABUF_TEST_MOVE move it? */
+static inline bool texp_is_movable(const struct texp_buf *buf)
+{
+	return buf->mode == VFIO_DMABUF_TEST_MODE_TTM_LIKE ||
+	       buf->mode == VFIO_DMABUF_TEST_MODE_MOVABLE;
 }
 
 /* Why a buffer moves (texp_move()). */
 enum texp_move_reason {
 	TEXP_MOVE_PIN,		/* migration out of VRAM by the pin op */
+	TEXP_MOVE_COMMAND,	/* VFIO_DMABUF_TEST_MOVE */
 };
 
 /* texp_store.c */

@@ -120,6 +120,7 @@ static long texp_ioctl_create(void __user *uarg)
 	case VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN:
 	case VFIO_DMABUF_TEST_MODE_DYNAMIC_NOPIN:
 	case VFIO_DMABUF_TEST_MODE_TTM_LIKE:
+	case VFIO_DMABUF_TEST_MODE_MOVABLE:
 		if (args.attach_errno)
 			return -EINVAL;
 		break;
@@ -288,6 +289,7 @@ static long texp_ioctl_stats(void __user *uarg)
 	args.migrations = atomic64_read(&s->migrations);
 	args.pin_move_notifies = atomic64_read(&s->pin_move_notifies);
 	args.copies_done = atomic64_read(&s->copies_done);
+	args.moves = atomic64_read(&s->moves);
 
 	if (copy_to_user(uarg, &args, sizeof(args)))
 		return -EFAULT;
@@ -342,6 +344,52 @@ out_put:
 	return ret;
 }
 
+static long texp_ioctl_move(void __user *uarg)
+{
+	struct vfio_dmabuf_test_move args;
+	struct dma_buf *dmabuf;
+	struct texp_buf *buf;
+	bool to_vram;
+	int ret;
+
+	ret = texp_copy_in(&args, uarg, sizeof(args));
+	if (ret)
+		return ret;
+	if (args.reserved || args.flags & ~VFIO_DMABUF_TEST_MOVE_TO_VRAM)
+		return -EINVAL;
+	to_vram = args.flags & VFIO_DMABUF_TEST_MOVE_TO_VRAM;
+
+	dmabuf = texp_get_dmabuf(args.fd);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+	buf = dmabuf->priv;
+	if (!texp_is_movable(buf) ||
+	    (to_vram && buf->mode != VFIO_DMABUF_TEST_MODE_TTM_LIKE)) {
+		ret = -EINVAL;
+		goto out_put;
+	}
+
+	ret = dma_resv_lock_interruptible(dmabuf->resv, NULL);
+	if (ret)
+		goto out_put;
+	if (buf->revoked)
+		ret = -ENODEV;
+	else if (buf->pinned)
+		ret = -EBUSY;
+	else
+		ret = texp_move(buf, to_vram ? VFIO_DMABUF_TEST_PLACEMENT_VRAM :
+				     VFIO_DMABUF_TEST_PLACEMENT_SYSTEM,
+				TEXP_MOVE_COMMAND);
+	args.generation = buf->generation;
+	dma_resv_unlock(dmabuf->resv);
+
+	if (!ret && copy_to_user(uarg, &args, sizeof(args)))
+		ret = -EFAULT;
+out_put:
+	dma_buf_put(dmabuf);
+	return ret;
+}
+
 static long texp_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
@@ -355,6 +403,8 @@ static long texp_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return texp_ioctl_stats(uarg);
 	case VFIO_DMABUF_TEST_INFO:
 		return texp_ioctl_info(uarg);
+	case VFIO_DMABUF_TEST_MOVE:
+		return texp_ioctl_move(uarg);
 	default:
 		return -ENOTTY;
 	}

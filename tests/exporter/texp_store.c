@@ -394,6 +394,8 @@ int texp_move(struct texp_buf *buf, u32 placement, enum texp_move_reason why)
 
 	if (why == TEXP_MOVE_PIN)
 		atomic64_inc(&texp_stats.migrations);
+	else
+		atomic64_inc(&texp_stats.moves);
 	return 0;
 
 err_free:

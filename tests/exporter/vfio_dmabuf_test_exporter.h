@@ -66,20 +66,30 @@ enum vfio_dmabuf_test_mode {
 	 *  2. the buffer switches to the new pages; map_dma_buf returns them
 	 *     from now on, and the generation (INFO) changes;
 	 *  3. the copy of the contents is pipelined: a dma_fence is added to
-	 *     the dma_resv with DMA_RESV_USAGE_KERNEL and signalled by a work
-	 *     item that runs move_copy_delay_ms (module parameter, default
-	 *     50) later, copies the old pages over the new ones and only then
-	 *     frees the old pages (once no importer has them mapped either).
+	 *     the dma_resv with DMA_RESV_USAGE_KERNEL, and a work item that
+	 *     runs move_copy_delay_ms (module parameter, default 50) later
+	 *     writes the old contents over the new pages, then signals it.
 	 *     Pin does not wait for it. An importer that does not wait for
 	 *     the KERNEL fences after mapping sees what its device wrote to
 	 *     the new pages overwritten by the copy. CPU faults on the mmap
-	 *     wait for it, as TTM's do.
-	 * Pins while the buffer is in system memory move nothing, and a pinned
-	 * buffer never moves (unpin leaves it where it is). The kind applies
-	 * to every placement the buffer gets. The existing contents move with
+	 *     wait for it, as TTM's do. The old pages are freed once the
+	 *     copy has run and no importer has them mapped.
+	 * Pins while the buffer is in system memory move nothing. A pinned
+	 * buffer never moves (unpin leaves it where it is); an unpinned one is
+	 * evicted, or put back into VRAM, by VFIO_DMABUF_TEST_MOVE. The kind
+	 * applies to every placement the buffer gets. The contents move with
 	 * the buffer; a new buffer reads zeroes.
 	 */
 	VFIO_DMABUF_TEST_MODE_TTM_LIKE = 4,
+	/*
+	 * Dynamic exporter of a buffer that is never pinned and moves when
+	 * told to (VFIO_DMABUF_TEST_MOVE), like an unpinned buffer object
+	 * that TTM evicts. pin fails with EOPNOTSUPP as in DYNAMIC_NOPIN: only
+	 * importers that handle move_notify can map it, and without
+	 * CONFIG_DMABUF_MOVE_NOTIFY (no Debian kernel has it) the dma-buf core
+	 * pins at map time, so mapping fails there with EOPNOTSUPP.
+	 */
+	VFIO_DMABUF_TEST_MODE_MOVABLE = 5,
 };
 
 /* Where a buffer's memory is (VFIO_DMABUF_TEST_INFO). */
@@ -186,7 +196,8 @@ struct vfio_dmabuf_test_stats {
 	__u64	pin_move_notifies;
 	/* pipelined copies done (their fence signalled) */
 	__u64	copies_done;
-	__u64	reserved;		/* out: zero */
+	/* moves done by VFIO_DMABUF_TEST_MOVE */
+	__u64	moves;
 };
 
 #define VFIO_DMABUF_TEST_STATS	_IO(VFIO_DMABUF_TEST_TYPE, VFIO_DMABUF_TEST_BASE + 2)
@@ -228,5 +239,46 @@ struct vfio_dmabuf_test_info {
 };
 
 #define VFIO_DMABUF_TEST_INFO	_IO(VFIO_DMABUF_TEST_TYPE, VFIO_DMABUF_TEST_BASE + 3)
+
+/**
+ * VFIO_DMABUF_TEST_MOVE - _IO(VFIO_DMABUF_TEST_TYPE, BASE + 4),
+ *			   struct vfio_dmabuf_test_move
+ *
+ * Move a MOVABLE or TTM_LIKE buffer to new memory, the way TTM evicts or
+ * validates an unpinned buffer object. Under the buffer's dma_resv lock:
+ *  1. dma_buf_move_notify();
+ *  2. the buffer switches to new pages: map_dma_buf returns them from now
+ *     on, and its generation (INFO) changes;
+ *  3. the copy of the contents is pipelined as for TTM_LIKE's migration
+ *     on pin: a fence is added to the dma_resv with DMA_RESV_USAGE_KERNEL
+ *     and the copy runs move_copy_delay_ms later, overwriting the new
+ *     pages with the old contents, then signals it;
+ *  4. the CPU mappings are zapped, so that the mmap follows the buffer
+ *     (CPU faults wait for the copy).
+ * The old pages stay valid until the copy has run and every importer that
+ * still has them mapped has unmapped them; then they are freed.
+ *
+ * flags == 0: to new system pages (for a TTM_LIKE buffer in VRAM: an
+ *	eviction to system memory).
+ * VFIO_DMABUF_TEST_MOVE_TO_VRAM: TTM_LIKE only: into a new VRAM stand-in,
+ *	from where its next pin migrates it again.
+ *
+ * Return: 0; EINVAL for a buffer of another mode, MOVE_TO_VRAM for a
+ * MOVABLE buffer, bad flags or reserved fields; EBADF if fd is not a
+ * dma-buf of this module; EBUSY if the buffer is pinned (pinned buffers
+ * never move); ENODEV if it is revoked; ENOMEM; EAGAIN if a SCATTER layout
+ * could not be produced; EINTR if interrupted while waiting for the
+ * dma_resv lock. Nothing has moved unless 0 is returned.
+ */
+struct vfio_dmabuf_test_move {
+	__u32	argsz;
+	__u32	flags;
+#define VFIO_DMABUF_TEST_MOVE_TO_VRAM		0x1
+	__s32	fd;		/* in: dma-buf file descriptor */
+	__u32	reserved;	/* in: must be zero */
+	__u64	generation;	/* out: the buffer's generation after the move */
+};
+
+#define VFIO_DMABUF_TEST_MOVE	_IO(VFIO_DMABUF_TEST_TYPE, VFIO_DMABUF_TEST_BASE + 4)
 
 #endif /* _UAPI_VFIO_DMABUF_TEST_EXPORTER_H */
