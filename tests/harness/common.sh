@@ -70,7 +70,7 @@ guest_cc() {
 }
 
 # Machine configs: qemu-configs/NAME.conf, 'key = value' lines, '#' comments.
-# A key may repeat (device, modparam); conf_all prints every value.
+# A key may repeat (device, object, modparam); conf_all prints every value.
 machine_conf() {
 	local f=$TOP/qemu-configs/$1.conf
 	[ -f "$f" ] || die "no machine config $f (have: $(cd "$TOP/qemu-configs" && ls ./*.conf | sed 's|^\./||; s|\.conf$||' | tr '\n' ' '))"

@@ -62,6 +62,10 @@ args=(-accel "$accel" -machine "$(conf_get "$conf" machine)"
       -append "console=$(conf_get "$conf" console) panic=-1 oops=panic loglevel=4 log_buf_len=32M panic_print=0x20 nokaslr $(conf_get "$conf" append) ${APPEND_EXTRA:-}")
 iommu=$(conf_get "$conf" iommu)
 [ -n "$iommu" ] && args+=(-device "$iommu")
+# Objects (memory backends...) before the devices that refer to them.
+while read -r obj; do
+	[ -n "$obj" ] && args+=(-object "$obj")
+done < <(conf_all "$conf" object)
 while read -r dev; do
 	[ -n "$dev" ] && args+=(-device "$dev")
 done < <(conf_all "$conf" device)
