@@ -3,11 +3,15 @@
  * Internal interfaces of vfio_dmabuf_test_exporter, one composite module:
  *
  *   texp_main.c	the control device /dev/vfio_dmabuf_test, its ioctls,
- *			module parameters, init and exit
+ *			module init and exit
  *   texp_store.c	the backing storage: stores of pages and their layouts,
  *			moving a buffer to a new store, the pipelined copy
  *			and its fence
- *   texp_ops.c		the dma_buf_ops: attach, pin, map, CPU access, mmap
+ *   texp_ops.c		the dma_buf_ops: attach, pin, map, CPU access, mmap;
+ *			revocation
+ *   texp_devmem.c	device memory: the PCI driver for the ivshmem BAR that
+ *			DEVICE_MEMORY buffers are carved from, their DMA
+ *			mappings
  *
  * Locking:
  * - dmabuf->resv is held by the dma-buf core around pin, unpin and, for the
@@ -21,6 +25,22 @@
  *   waiting for a fence.
  * - A store is reference counted and otherwise constant (struct
  *   texp_store): whoever holds a reference may use its memory.
+ * - texp_devmem.c has its own locks, taken outside the dma_resv (device
+ *   removal) or as leaf locks (the BAR allocator); see there.
+ *
+ * Lifetime:
+ * - A buffer (texp_buf) lives from CREATE to its dma-buf's release op, and
+ *   every dma-buf holds a reference to this module.
+ * - Its memory (texp_store) lives until the buffer, every importer mapping
+ *   of that memory and a copy still to run from or into it are all gone:
+ *   after a move, the old pages are freed by whichever lets go last.
+ * - The fence and work item of a move (texp_store.c) may outlive the
+ *   buffer. Every fence holds a module reference, so the module is never
+ *   unloaded with a copy in flight.
+ * - Device memory (texp_devmem.c) lives until its last store is gone, even
+ *   once the PCI device is unbound.
+ * - Module parameters live with their users: max_buffer_size in
+ *   texp_main.c, move_copy_delay_ms in texp_store.c.
  */
 #ifndef TEXP_H
 #define TEXP_H
@@ -75,7 +95,12 @@ struct texp_store {
 	struct kref kref;
 	u32 placement;		/* enum vfio_dmabuf_test_placement */
 	unsigned long npages;
+	/* SYSTEM and VRAM: the pages */
 	struct page **pages;
+	/* DEVICE: the device, a reference, and the BAR page of each page */
+	struct texp_devmem *devmem;
+	phys_addr_t bar_phys;
+	unsigned long *bar_pages;
 	u32 phys_segments;	/* physically contiguous runs */
 	u64 max_segment;	/* longest run, bytes */
 	/*
@@ -89,7 +114,14 @@ struct texp_store {
 static inline unsigned long texp_store_pfn(const struct texp_store *st,
 					   unsigned long i)
 {
+	if (st->placement == VFIO_DMABUF_TEST_PLACEMENT_DEVICE)
+		return PHYS_PFN(st->bar_phys) + st->bar_pages[i];
 	return page_to_pfn(st->pages[i]);
+}
+
+static inline bool texp_store_is_device(const struct texp_store *st)
+{
+	return st->placement == VFIO_DMABUF_TEST_PLACEMENT_DEVICE;
 }
 
 struct texp_buf {
@@ -119,6 +151,14 @@ struct texp_buf {
 	struct list_head attachments;
 	unsigned int nr_attachments;
 	unsigned int nr_mapped;
+
+	/*
+	 * DEVICE_MEMORY: on the device's list of buffers (texp_devmem.c),
+	 * and a reference to the inode of the dma-buf file, whose
+	 * address_space holds the CPU mappings, for device removal.
+	 */
+	struct list_head devmem_node;
+	struct inode *inode;
 };
 
 struct texp_attachment {
@@ -130,7 +170,7 @@ struct texp_attachment {
 struct texp_map {
 	struct list_head node;
 	enum dma_data_direction dir;
-	/* Mapped with dma_map_sgtable(); has page links. */
+	/* Mapped with dma_map_sgtable(); has page links. Not for devmem. */
 	struct sg_table sgt;
 	/* DMA addresses and lengths only; handed to the importer. */
 	struct sg_table dma_only;
@@ -141,6 +181,7 @@ struct texp_map {
 
 extern const struct dma_buf_ops texp_static_ops;
 extern const struct dma_buf_ops texp_dynamic_ops;
+extern const struct dma_buf_ops texp_devmem_ops;
 
 static inline bool texp_is_dynamic(const struct texp_buf *buf)
 {
@@ -148,6 +189,13 @@ static inline bool texp_is_dynamic(const struct texp_buf *buf)
 	       buf->mode == VFIO_DMABUF_TEST_MODE_DYNAMIC_NOPIN ||
 	       buf->mode == VFIO_DMABUF_TEST_MODE_TTM_LIKE ||
 	       buf->mode == VFIO_DMABUF_TEST_MODE_MOVABLE;
+}
+
+/* Can VFIO_DMABUF_TEST_REVOKE revoke it? */
+static inline bool texp_is_revocable(const struct texp_buf *buf)
+{
+	return texp_is_dynamic(buf) ||
+	       buf->mode == VFIO_DMABUF_TEST_MODE_DEVICE_MEMORY;
 }
 
 /* Can VFIO_DMABUF_TEST_MOVE move it? */
@@ -163,8 +211,12 @@ enum texp_move_reason {
 	TEXP_MOVE_COMMAND,	/* VFIO_DMABUF_TEST_MOVE */
 };
 
+/* texp_ops.c */
+int texp_revoke(struct texp_buf *buf, struct address_space *mapping);
+
 /* texp_store.c */
 struct texp_store *texp_store_alloc(u32 kind, size_t size, u32 placement);
+void texp_store_count_segments(struct texp_store *st);
 struct texp_store *texp_store_get(struct texp_store *st);
 void texp_store_put(struct texp_store *st);
 bool texp_store_filling(const struct texp_store *st);
@@ -172,5 +224,17 @@ int texp_move(struct texp_buf *buf, u32 placement,
 	      enum texp_move_reason why);
 int texp_store_init(void);
 void texp_store_exit(void);
+
+/* texp_devmem.c */
+struct texp_store *texp_devmem_store_alloc(u32 kind, size_t size);
+void texp_devmem_store_free(struct texp_store *st);
+int texp_devmem_add_buf(struct texp_buf *buf);
+void texp_devmem_del_buf(struct texp_buf *buf);
+bool texp_devmem_removed(const struct texp_store *st);
+int texp_devmem_map(struct texp_map *map, struct device *dev);
+void texp_devmem_unmap(struct texp_map *map, struct device *dev);
+int texp_devmem_info(struct vfio_dmabuf_test_devmem_info *info);
+int texp_devmem_init(void);
+void texp_devmem_exit(void);
 
 #endif /* TEXP_H */

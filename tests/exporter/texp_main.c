@@ -71,7 +71,8 @@ static struct dma_buf *texp_get_dmabuf(int fd)
 	if (IS_ERR(dmabuf))
 		return ERR_PTR(-EBADF);
 	if (dmabuf->ops != &texp_static_ops &&
-	    dmabuf->ops != &texp_dynamic_ops) {
+	    dmabuf->ops != &texp_dynamic_ops &&
+	    dmabuf->ops != &texp_devmem_ops) {
 		dma_buf_put(dmabuf);
 		return ERR_PTR(-EBADF);
 	}
@@ -124,6 +125,12 @@ static long texp_ioctl_create(void __user *uarg)
 		if (args.attach_errno)
 			return -EINVAL;
 		break;
+	case VFIO_DMABUF_TEST_MODE_DEVICE_MEMORY:
+		/* There are no pages to hand out. */
+		if (args.attach_errno ||
+		    args.flags & VFIO_DMABUF_TEST_CREATE_WITH_PAGES)
+			return -EINVAL;
+		break;
 	default:
 		return -EINVAL;
 	}
@@ -139,11 +146,21 @@ static long texp_ioctl_create(void __user *uarg)
 	buf->npages = args.size >> PAGE_SHIFT;
 	mutex_init(&buf->lock);
 	INIT_LIST_HEAD(&buf->attachments);
+	INIT_LIST_HEAD(&buf->devmem_node);
 
-	buf->store = texp_store_alloc(buf->kind, buf->size,
-				      buf->mode == VFIO_DMABUF_TEST_MODE_TTM_LIKE ?
-				      VFIO_DMABUF_TEST_PLACEMENT_VRAM :
-				      VFIO_DMABUF_TEST_PLACEMENT_SYSTEM);
+	switch (buf->mode) {
+	case VFIO_DMABUF_TEST_MODE_DEVICE_MEMORY:
+		buf->store = texp_devmem_store_alloc(buf->kind, buf->size);
+		break;
+	case VFIO_DMABUF_TEST_MODE_TTM_LIKE:
+		buf->store = texp_store_alloc(buf->kind, buf->size,
+					      VFIO_DMABUF_TEST_PLACEMENT_VRAM);
+		break;
+	default:
+		buf->store = texp_store_alloc(buf->kind, buf->size,
+					      VFIO_DMABUF_TEST_PLACEMENT_SYSTEM);
+		break;
+	}
 	if (IS_ERR(buf->store)) {
 		ret = PTR_ERR(buf->store);
 		goto err_free_buf;
@@ -157,8 +174,12 @@ static long texp_ioctl_create(void __user *uarg)
 
 	buf->id = atomic64_inc_return(&texp_next_id);
 	buf->fence_context = dma_fence_context_alloc(1);
-	exp_info.ops = texp_is_dynamic(buf) ? &texp_dynamic_ops :
-					      &texp_static_ops;
+	if (buf->mode == VFIO_DMABUF_TEST_MODE_DEVICE_MEMORY)
+		exp_info.ops = &texp_devmem_ops;
+	else if (texp_is_dynamic(buf))
+		exp_info.ops = &texp_dynamic_ops;
+	else
+		exp_info.ops = &texp_static_ops;
 	exp_info.size = buf->size;
 	exp_info.flags = args.flags & VFIO_DMABUF_TEST_CREATE_RDONLY ?
 			 O_RDONLY : O_RDWR;
@@ -172,15 +193,27 @@ static long texp_ioctl_create(void __user *uarg)
 	atomic64_inc(&texp_stats.created);
 
 	/* From here on the dma-buf release op frees @buf. */
+	if (buf->mode == VFIO_DMABUF_TEST_MODE_DEVICE_MEMORY) {
+		/* For device removal: see texp_devmem.c. */
+		buf->inode = file_inode(dmabuf->file);
+		ihold(buf->inode);
+		ret = texp_devmem_add_buf(buf);
+		if (ret)
+			goto err_put_dmabuf;
+	}
 	args.fd = fd;
 	args.id = buf->id;
 	if (copy_to_user(uarg, &args, sizeof(args))) {
-		put_unused_fd(fd);
-		dma_buf_put(dmabuf);
-		return -EFAULT;
+		ret = -EFAULT;
+		goto err_put_dmabuf;
 	}
 	fd_install(fd, dmabuf->file);
 	return 0;
+
+err_put_dmabuf:
+	put_unused_fd(fd);
+	dma_buf_put(dmabuf);
+	return ret;
 
 err_put_fd:
 	put_unused_fd(fd);
@@ -213,7 +246,7 @@ static long texp_ioctl_revoke(void __user *uarg)
 	if (IS_ERR(dmabuf))
 		return PTR_ERR(dmabuf);
 	buf = dmabuf->priv;
-	if (!texp_is_dynamic(buf)) {
+	if (!texp_is_revocable(buf)) {
 		ret = -EINVAL;
 		goto out_put;
 	}
@@ -228,23 +261,18 @@ static long texp_ioctl_revoke(void __user *uarg)
 		atomic64_inc(&texp_stats.move_notifies);
 		break;
 	case VFIO_DMABUF_TEST_REVOKE_RESTORE:
+		/* The memory of a removed device does not come back. */
+		if (texp_store_is_device(buf->store) &&
+		    texp_devmem_removed(buf->store)) {
+			ret = -ENODEV;
+			break;
+		}
 		mutex_lock(&buf->lock);
 		buf->revoked = false;
 		mutex_unlock(&buf->lock);
 		break;
 	default:
-		if (buf->revoked) {
-			ret = -EALREADY;
-			break;
-		}
-		mutex_lock(&buf->lock);
-		buf->revoked = true;
-		mutex_unlock(&buf->lock);
-		/* Faults now see revoked: drop what is already mapped. */
-		unmap_mapping_range(dmabuf->file->f_mapping, 0, 0, 1);
-		dma_buf_move_notify(dmabuf);
-		atomic64_inc(&texp_stats.move_notifies);
-		atomic64_inc(&texp_stats.revokes);
+		ret = texp_revoke(buf, dmabuf->file->f_mapping);
 		break;
 	}
 
@@ -390,6 +418,30 @@ out_put:
 	return ret;
 }
 
+static long texp_ioctl_devmem_info(void __user *uarg)
+{
+	struct vfio_dmabuf_test_devmem_info args;
+	u32 argsz;
+	int ret;
+
+	ret = texp_copy_in(&args, uarg, sizeof(args));
+	if (ret)
+		return ret;
+	if (args.flags)
+		return -EINVAL;
+
+	argsz = args.argsz;
+	memset(&args, 0, sizeof(args));
+	args.argsz = argsz;
+	ret = texp_devmem_info(&args);
+	if (ret)
+		return ret;
+
+	if (copy_to_user(uarg, &args, sizeof(args)))
+		return -EFAULT;
+	return 0;
+}
+
 static long texp_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
@@ -405,6 +457,8 @@ static long texp_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return texp_ioctl_info(uarg);
 	case VFIO_DMABUF_TEST_MOVE:
 		return texp_ioctl_move(uarg);
+	case VFIO_DMABUF_TEST_DEVMEM_INFO:
+		return texp_ioctl_devmem_info(uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -430,9 +484,18 @@ static int __init texp_init(void)
 	ret = texp_store_init();
 	if (ret)
 		return ret;
+	ret = texp_devmem_init();
+	if (ret)
+		goto err_store;
 	ret = misc_register(&texp_misc);
 	if (ret)
-		texp_store_exit();
+		goto err_devmem;
+	return 0;
+
+err_devmem:
+	texp_devmem_exit();
+err_store:
+	texp_store_exit();
 	return ret;
 }
 module_init(texp_init);
@@ -440,6 +503,7 @@ module_init(texp_init);
 static void __exit texp_exit(void)
 {
 	misc_deregister(&texp_misc);
+	texp_devmem_exit();
 	texp_store_exit();
 	/* Every dma-buf holds a module reference until its release op ran. */
 	WARN_ON(atomic64_read(&texp_stats.pages));

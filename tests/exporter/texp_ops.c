@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The dma_buf_ops of the test dma-bufs: attach, pin, map, CPU access and
- * mmap. See texp.h for the locking rules.
+ * mmap, one table each for static, dynamic and DEVICE_MEMORY buffers; and
+ * revocation. See texp.h for the locking rules.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -16,6 +17,8 @@
 #include <linux/mutex.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
+
+#include <asm/barrier.h>
 
 #include "texp.h"
 
@@ -33,16 +36,36 @@ static int texp_attach(struct dma_buf *dmabuf,
 {
 	struct texp_buf *buf = dmabuf->priv;
 	struct texp_attachment *ta;
+	int ret;
 
-	if (buf->mode == VFIO_DMABUF_TEST_MODE_REFUSE_ATTACH) {
-		atomic64_inc(&texp_stats.attach_refused);
-		return -buf->attach_errno;
+	switch (buf->mode) {
+	case VFIO_DMABUF_TEST_MODE_REFUSE_ATTACH:
+		ret = -buf->attach_errno;
+		goto refused;
+	case VFIO_DMABUF_TEST_MODE_DEVICE_MEMORY:
+		/*
+		 * As vfio-pci's exporter of MMIO: importers that cannot take
+		 * memory without struct pages (peer to peer) are refused, and
+		 * so is everyone while the buffer is revoked.
+		 */
+		if (!attach->peer2peer) {
+			ret = -EOPNOTSUPP;
+			goto refused;
+		}
+		mutex_lock(&buf->lock);
+		ret = buf->revoked ? -ENODEV : 0;
+		mutex_unlock(&buf->lock);
+		if (ret)
+			goto refused;
+		break;
+	default:
+		break;
 	}
 
 	ta = kzalloc(sizeof(*ta), GFP_KERNEL);
 	if (!ta) {
-		atomic64_inc(&texp_stats.attach_refused);
-		return -ENOMEM;
+		ret = -ENOMEM;
+		goto refused;
 	}
 	INIT_LIST_HEAD(&ta->maps);
 	ta->attach = attach;
@@ -55,6 +78,10 @@ static int texp_attach(struct dma_buf *dmabuf,
 
 	atomic64_inc(&texp_stats.attaches);
 	return 0;
+
+refused:
+	atomic64_inc(&texp_stats.attach_refused);
+	return ret;
 }
 
 static void texp_detach(struct dma_buf *dmabuf,
@@ -149,18 +176,76 @@ static int texp_copy_dma_only(struct sg_table *dst, struct sg_table *src)
 	return 0;
 }
 
+/* Map the pages of @map->store for @dev. */
+static int texp_map_pages(struct texp_map *map, struct device *dev)
+{
+	int ret;
+
+	ret = sg_alloc_table_from_pages(&map->sgt, map->store->pages,
+					map->store->npages, 0,
+					map->store->npages << PAGE_SHIFT,
+					GFP_KERNEL);
+	if (ret)
+		return ret;
+
+	/*
+	 * Cache maintenance is begin/end_cpu_access()'s job (texp_sync()),
+	 * as in udmabuf: with it skipped here, several attachments may map
+	 * the same pages (a buffer shared by two containers), which the DMA
+	 * API debug code otherwise reports as overlapping mappings.
+	 */
+	ret = dma_map_sgtable(dev, &map->sgt, map->dir, DMA_ATTR_SKIP_CPU_SYNC);
+	if (ret)
+		goto err_free_sgt;
+	/* The DMA API maps nothing, successfully, for a device without a mask. */
+	if (!map->sgt.nents) {
+		ret = -EIO;
+		goto err_unmap;
+	}
+
+	if (!map->with_pages) {
+		ret = texp_copy_dma_only(&map->dma_only, &map->sgt);
+		if (ret)
+			goto err_unmap;
+	}
+	return 0;
+
+err_unmap:
+	dma_unmap_sgtable(dev, &map->sgt, map->dir, DMA_ATTR_SKIP_CPU_SYNC);
+err_free_sgt:
+	sg_free_table(&map->sgt);
+	return ret;
+}
+
+static void texp_unmap_pages(struct texp_map *map, struct device *dev)
+{
+	dma_unmap_sgtable(dev, &map->sgt, map->dir, DMA_ATTR_SKIP_CPU_SYNC);
+	sg_free_table(&map->sgt);
+	if (!map->with_pages)
+		sg_free_table(&map->dma_only);
+}
+
+/*
+ * Map the buffer's current store: for dynamic buffers under the dma_resv,
+ * so it cannot move meanwhile; static ones never move.
+ */
 static struct sg_table *texp_map_dma_buf(struct dma_buf_attachment *attach,
 					 enum dma_data_direction dir)
 {
 	struct texp_buf *buf = attach->dmabuf->priv;
 	struct texp_attachment *ta = attach->priv;
 	struct texp_map *map;
+	bool revoked;
 	int ret;
 
 	if (texp_is_dynamic(buf))
 		dma_resv_assert_held(attach->dmabuf->resv);
 
-	if (buf->revoked) {
+	/* DEVICE_MEMORY is static but revocable: read it under the lock. */
+	mutex_lock(&buf->lock);
+	revoked = buf->revoked;
+	mutex_unlock(&buf->lock);
+	if (revoked) {
 		ret = -ENODEV;
 		goto err_count;
 	}
@@ -175,36 +260,15 @@ static struct sg_table *texp_map_dma_buf(struct dma_buf_attachment *attach,
 
 	/*
 	 * The map keeps the store it maps, so that the memory stays until the
-	 * importer unmaps it.
+	 * importer unmaps it, even if the buffer has moved on.
 	 */
 	map->store = texp_store_get(buf->store);
-	ret = sg_alloc_table_from_pages(&map->sgt, map->store->pages,
-					map->store->npages, 0, buf->size,
-					GFP_KERNEL);
+	if (texp_store_is_device(map->store))
+		ret = texp_devmem_map(map, attach->dev);
+	else
+		ret = texp_map_pages(map, attach->dev);
 	if (ret)
 		goto err_free_map;
-
-	/*
-	 * Cache maintenance is begin/end_cpu_access()'s job (texp_sync()),
-	 * as in udmabuf: with it skipped here, several attachments may map
-	 * the same pages (a buffer shared by two containers), which the DMA
-	 * API debug code otherwise reports as overlapping mappings.
-	 */
-	ret = dma_map_sgtable(attach->dev, &map->sgt, dir,
-			      DMA_ATTR_SKIP_CPU_SYNC);
-	if (ret)
-		goto err_free_sgt;
-	/* The DMA API maps nothing, successfully, for a device without a mask. */
-	if (!map->sgt.nents) {
-		ret = -EIO;
-		goto err_unmap;
-	}
-
-	if (!map->with_pages) {
-		ret = texp_copy_dma_only(&map->dma_only, &map->sgt);
-		if (ret)
-			goto err_unmap;
-	}
 
 	mutex_lock(&buf->lock);
 	list_add_tail(&map->node, &ta->maps);
@@ -214,10 +278,6 @@ static struct sg_table *texp_map_dma_buf(struct dma_buf_attachment *attach,
 	atomic64_inc(&texp_stats.maps);
 	return map->with_pages ? &map->sgt : &map->dma_only;
 
-err_unmap:
-	dma_unmap_sgtable(attach->dev, &map->sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);
-err_free_sgt:
-	sg_free_table(&map->sgt);
 err_free_map:
 	texp_store_put(map->store);
 	kfree(map);
@@ -252,11 +312,11 @@ static void texp_unmap_dma_buf(struct dma_buf_attachment *attach,
 		return;
 	WARN_ON(found->dir != dir);
 
-	dma_unmap_sgtable(attach->dev, &found->sgt, found->dir,
-			  DMA_ATTR_SKIP_CPU_SYNC);
-	sg_free_table(&found->sgt);
-	if (!found->with_pages)
-		sg_free_table(&found->dma_only);
+	if (texp_store_is_device(found->store))
+		texp_devmem_unmap(found, attach->dev);
+	else
+		texp_unmap_pages(found, attach->dev);
+	/* The last mapping of an old store frees its memory. */
 	texp_store_put(found->store);
 	kfree(found);
 	atomic64_inc(&texp_stats.unmaps);
@@ -269,6 +329,10 @@ static void texp_release(struct dma_buf *dmabuf)
 	WARN_ON(!list_empty(&buf->attachments));
 	WARN_ON(buf->pinned);
 
+	if (buf->inode) {
+		texp_devmem_del_buf(buf);
+		iput(buf->inode);
+	}
 	texp_store_put(buf->store);
 	mutex_destroy(&buf->lock);
 	kfree(buf);
@@ -283,6 +347,9 @@ static void texp_sync(struct texp_buf *buf, bool for_cpu)
 	mutex_lock(&buf->lock);
 	list_for_each_entry(ta, &buf->attachments, node) {
 		list_for_each_entry(map, &ta->maps, node) {
+			/* Device memory: nothing cached, no page table. */
+			if (texp_store_is_device(map->store))
+				continue;
 			if (for_cpu)
 				dma_sync_sgtable_for_cpu(ta->attach->dev,
 							 &map->sgt, map->dir);
@@ -360,9 +427,41 @@ static int texp_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 	if (READ_ONCE(buf->revoked))
 		return -ENODEV;
 
+	/*
+	 * Device memory is mapped write-combined, as GPU drivers map VRAM
+	 * through a BAR: uncached, but unaligned accesses and memcpy() work
+	 * (arm64 faults those on Device memory). ivshmem's BAR2 is
+	 * prefetchable.
+	 */
+	if (buf->mode == VFIO_DMABUF_TEST_MODE_DEVICE_MEMORY) {
+		vma->vm_page_prot = pgprot_writecombine(vma->vm_page_prot);
+		texp_vma_set_flags(vma, VM_IO);
+	}
 	texp_vma_set_flags(vma, VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_ops = &texp_vm_ops;
 	vma->vm_private_data = buf;
+	return 0;
+}
+
+/*
+ * Revoke @buf: map_dma_buf, pin and mmap fail with ENODEV from now on,
+ * CPU mappings (in @mapping) are zapped, and every importer is told with
+ * dma_buf_move_notify(). dma_resv held. -EALREADY if already revoked.
+ */
+int texp_revoke(struct texp_buf *buf, struct address_space *mapping)
+{
+	dma_resv_assert_held(buf->dmabuf->resv);
+
+	if (buf->revoked)
+		return -EALREADY;
+	mutex_lock(&buf->lock);
+	buf->revoked = true;
+	mutex_unlock(&buf->lock);
+	/* Faults now see revoked: drop what is already mapped. */
+	unmap_mapping_range(mapping, 0, 0, 1);
+	dma_buf_move_notify(buf->dmabuf);
+	atomic64_inc(&texp_stats.move_notifies);
+	atomic64_inc(&texp_stats.revokes);
 	return 0;
 }
 
@@ -390,3 +489,31 @@ const struct dma_buf_ops texp_dynamic_ops = {
 	.mmap = texp_mmap,
 };
 
+/*
+ * Device memory is not cached, but the CPU's writes through the
+ * write-combined mmap may still sit in write-combining buffers: the end of
+ * a CPU access (DMA_BUF_IOCTL_SYNC) drains them before devices read.
+ */
+static int texp_devmem_end_cpu_access(struct dma_buf *dmabuf,
+				      enum dma_data_direction dir)
+{
+	/* CPU writes to the BAR before any device access that follows. */
+	wmb();
+	return 0;
+}
+
+/*
+ * DEVICE_MEMORY: static, like vfio-pci's exporter of MMIO: no pin op (the
+ * memory never moves; it can only be revoked), so importers keep one
+ * mapping per attachment (the dma-buf core maps at attach for dynamic
+ * importers).
+ */
+const struct dma_buf_ops texp_devmem_ops = {
+	.attach = texp_attach,
+	.detach = texp_detach,
+	.map_dma_buf = texp_map_dma_buf,
+	.unmap_dma_buf = texp_unmap_dma_buf,
+	.release = texp_release,
+	.end_cpu_access = texp_devmem_end_cpu_access,
+	.mmap = texp_mmap,
+};

@@ -155,7 +155,7 @@ static int texp_alloc_runs(struct page **pages, size_t size, size_t chunk)
 }
 
 /* Count the physically contiguous runs of @st and find the longest. */
-static void texp_count_segments(struct texp_store *st)
+void texp_store_count_segments(struct texp_store *st)
 {
 	unsigned long i, run = 1;
 
@@ -179,6 +179,8 @@ static void texp_store_free(struct texp_store *st)
 {
 	if (st->fill)
 		dma_fence_put(st->fill);
+	if (texp_store_is_device(st))
+		texp_devmem_store_free(st);
 	if (st->pages) {
 		texp_free_pages(st->pages, st->npages);
 		kvfree(st->pages);
@@ -224,7 +226,7 @@ struct texp_store *texp_store_alloc(u32 kind, size_t size, u32 placement)
 	if (ret)
 		goto err;
 
-	texp_count_segments(st);
+	texp_store_count_segments(st);
 	if (kind == VFIO_DMABUF_TEST_KIND_SCATTER &&
 	    WARN_ON(st->phys_segments != st->npages)) {
 		ret = -EAGAIN;

@@ -90,14 +90,40 @@ enum vfio_dmabuf_test_mode {
 	 * pins at map time, so mapping fails there with EOPNOTSUPP.
 	 */
 	VFIO_DMABUF_TEST_MODE_MOVABLE = 5,
+	/*
+	 * Memory without struct pages behind a PCI BAR, exported like
+	 * vfio-pci's dma-bufs of MMIO (6.19): a static exporter (no pin op:
+	 * the memory never moves, it can only be revoked). The buffer is
+	 * carved from BAR2 of a QEMU ivshmem-plain device (1af4:1110, with a
+	 * memory backend, see VFIO_DMABUF_TEST_DEVMEM_INFO) that the module
+	 * binds to. attach refuses importers that cannot do peer-to-peer
+	 * (attach->peer2peer false) with EOPNOTSUPP, and every importer with
+	 * ENODEV while the buffer is revoked. map_dma_buf hands out DMA
+	 * addresses only, from dma_map_resource() for the attaching device;
+	 * for a dynamic importer the dma-buf core (6.1, 6.12) maps once at
+	 * attach and unmaps at detach. The CPU mmap maps the BAR
+	 * write-combined (DMA_BUF_IOCTL_SYNC's END drains the CPU's
+	 * write-combining buffers). REVOKE works as for the dynamic modes
+	 * (and as vfio-pci's revoke); unbinding the device revokes every
+	 * buffer in it for good. The kind chooses the layout in the BAR:
+	 * SCATTER single pages, none adjacent to its neighbour in the buffer;
+	 * CONTIG one run; CHUNKED one run that starts on a 2 MiB boundary of
+	 * the BAR. CREATE_WITH_PAGES is refused (EINVAL).
+	 */
+	VFIO_DMABUF_TEST_MODE_DEVICE_MEMORY = 6,
 };
 
 /* Where a buffer's memory is (VFIO_DMABUF_TEST_INFO). */
 enum vfio_dmabuf_test_placement {
-	/* System memory: every mode but TTM_LIKE, always. */
+	/*
+	 * System memory: the modes up to REFUSE_ATTACH and MOVABLE always,
+	 * TTM_LIKE once pinned or evicted.
+	 */
 	VFIO_DMABUF_TEST_PLACEMENT_SYSTEM = 0,
 	/* The VRAM stand-in of TTM_LIKE (system pages, not device memory). */
 	VFIO_DMABUF_TEST_PLACEMENT_VRAM = 1,
+	/* A PCI BAR: DEVICE_MEMORY, always. */
+	VFIO_DMABUF_TEST_PLACEMENT_DEVICE = 2,
 };
 
 /**
@@ -115,8 +141,10 @@ enum vfio_dmabuf_test_placement {
  *
  * Return: 0 on success; EINVAL for bad arguments (size 0 or not a multiple of
  * the page size, too large, unknown kind, mode or flag, attach_errno outside
- * 1..4095 or set in a mode other than REFUSE_ATTACH, reserved fields set),
- * ENOMEM, EAGAIN if a SCATTER layout could not be produced.
+ * 1..4095 or set in a mode other than REFUSE_ATTACH, reserved fields set,
+ * WITH_PAGES for DEVICE_MEMORY), ENOMEM, EAGAIN if a SCATTER layout could
+ * not be produced; for DEVICE_MEMORY: ENODEV if there is no device memory
+ * (no ivshmem device), ENOSPC if its BAR has no room for the buffer.
  */
 struct vfio_dmabuf_test_create {
 	__u32	argsz;
@@ -138,7 +166,8 @@ struct vfio_dmabuf_test_create {
  * VFIO_DMABUF_TEST_REVOKE - _IO(VFIO_DMABUF_TEST_TYPE, BASE + 1),
  *			     struct vfio_dmabuf_test_revoke
  *
- * Operate on a dynamic test dma-buf, under its dma_resv lock:
+ * Operate on a dynamic or DEVICE_MEMORY test dma-buf, under its dma_resv
+ * lock:
  * flags == 0: mark it revoked, zap its CPU mappings and call
  *	dma_buf_move_notify(). Afterwards map_dma_buf and pin fail with ENODEV,
  *	mmap fails with ENODEV and touching an existing CPU mapping raises
@@ -148,7 +177,8 @@ struct vfio_dmabuf_test_create {
  * VFIO_DMABUF_TEST_REVOKE_RESTORE: clear the revoked state (no notify).
  *
  * Return: 0; EINVAL for a STATIC or REFUSE_ATTACH buffer, bad flags or
- * reserved fields; EBADF if fd is not a dma-buf of this module.
+ * reserved fields; EBADF if fd is not a dma-buf of this module; ENODEV to
+ * RESTORE a DEVICE_MEMORY buffer whose device has been unbound.
  */
 struct vfio_dmabuf_test_revoke {
 	__u32	argsz;
@@ -280,5 +310,27 @@ struct vfio_dmabuf_test_move {
 };
 
 #define VFIO_DMABUF_TEST_MOVE	_IO(VFIO_DMABUF_TEST_TYPE, VFIO_DMABUF_TEST_BASE + 4)
+
+/**
+ * VFIO_DMABUF_TEST_DEVMEM_INFO - _IO(VFIO_DMABUF_TEST_TYPE, BASE + 5),
+ *				  struct vfio_dmabuf_test_devmem_info
+ *
+ * Describe the device memory that DEVICE_MEMORY buffers are carved from:
+ * BAR2 of the ivshmem-plain device the module is bound to (the first one
+ * found). flags must be 0.
+ *
+ * Return: 0; ENODEV if there is none; EINVAL for flags set.
+ */
+struct vfio_dmabuf_test_devmem_info {
+	__u32	argsz;
+	__u32	flags;
+	__u32	pci_domain;	/* out: PCI address of the device */
+	__u32	pci_bdf;	/* out: bus << 8 | devfn */
+	__u64	size;		/* out: bytes of the BAR for buffers */
+	__u64	used;		/* out: bytes held by buffers and their mappings */
+	__u64	reserved[2];	/* out: zero */
+};
+
+#define VFIO_DMABUF_TEST_DEVMEM_INFO	_IO(VFIO_DMABUF_TEST_TYPE, VFIO_DMABUF_TEST_BASE + 5)
 
 #endif /* _UAPI_VFIO_DMABUF_TEST_EXPORTER_H */
