@@ -85,6 +85,26 @@ int tx_revoke_fd(int fd, unsigned int flags)
 	return ioctl(tx_ctl(), VFIO_DMABUF_TEST_REVOKE, &r) < 0 ? errno : 0;
 }
 
+int tx_devmem_info(struct vfio_dmabuf_test_devmem_info *di)
+{
+	memset(di, 0, sizeof(*di));
+	di->argsz = sizeof(*di);
+	return ioctl(tx_ctl(), VFIO_DMABUF_TEST_DEVMEM_INFO, di) < 0 ? errno : 0;
+}
+
+int tx_move_fd(int fd, unsigned int flags, uint64_t *generation)
+{
+	struct vfio_dmabuf_test_move m = {
+		.argsz = sizeof(m), .flags = flags, .fd = fd,
+	};
+
+	if (ioctl(tx_ctl(), VFIO_DMABUF_TEST_MOVE, &m) < 0)
+		return errno;
+	if (generation)
+		*generation = m.generation;
+	return 0;
+}
+
 void tx_info_fd(int fd, struct vfio_dmabuf_test_info *info)
 {
 	memset(info, 0, sizeof(*info));

@@ -41,6 +41,10 @@ int tx_create_fd(uint64_t size, unsigned int kind, unsigned int mode, unsigned i
 int tx_create_fd_any_layout(uint64_t size, unsigned int kind, unsigned int mode,
 			    unsigned int flags, int attach_errno, int *fd);
 unsigned int tx_layout_fallbacks(void);
+/* 0 or the errno of VFIO_DMABUF_TEST_DEVMEM_INFO (ENODEV: no device). */
+int tx_devmem_info(struct vfio_dmabuf_test_devmem_info *di);
+/* 0 or the errno of VFIO_DMABUF_TEST_MOVE; *@generation after it. */
+int tx_move_fd(int fd, unsigned int flags, uint64_t *generation);
 /* 0 or the errno of VFIO_DMABUF_TEST_REVOKE. */
 int tx_revoke_fd(int fd, unsigned int flags);
 void tx_info_fd(int fd, struct vfio_dmabuf_test_info *info);

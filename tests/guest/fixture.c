@@ -6,6 +6,7 @@
 #include "fixture.h"
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/dma-buf.h>
 #include <linux/vfio.h>
 #include <linux/vfio_dmabuf.h>
@@ -13,6 +14,7 @@
 #include <poll.h>
 #include <regex.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -167,6 +169,16 @@ struct fx_param *fx_param_set(const char *path, unsigned long long v)
 		FAIL("writing %s to %s: %s", buf, path, strerror(errno));
 	close(fd);
 	return p;
+}
+
+void fx_drop_ipc_lock(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+
+	ASSERT_OK(syscall(SYS_capget, &h, d));
+	d[CAP_IPC_LOCK / 32].effective &= ~(1u << (CAP_IPC_LOCK % 32));
+	ASSERT_OK(syscall(SYS_capset, &h, d));
 }
 
 long fx_vmlck_kb(void)

@@ -60,6 +60,9 @@ struct fx_param {
 struct fx_param *fx_param_set(const char *path, unsigned long long v);
 void fx_param_restore(const struct fx_param *p);
 
+/* Drop CAP_IPC_LOCK from the effective set, for the rest of the test (its
+ * own process): RLIMIT_MEMLOCK applies to it then. */
+void fx_drop_ipc_lock(void);
 /* This process's locked memory (VmLck: mm->locked_vm), in KiB. */
 long fx_vmlck_kb(void);
 /* A /proc/meminfo field in KiB, or -1. */

@@ -10,7 +10,6 @@
 #include "fixture.h"
 
 #include <fcntl.h>
-#include <linux/capability.h>
 #include <linux/vfio.h>
 #include <linux/vfio_dmabuf.h>
 #include <sys/ioctl.h>
@@ -371,17 +370,6 @@ TEST(refused_before_import_when_full)
 	fx_verify_rw(fx->edu, b->fd, b->cpu, IOVA, 2 * 4096, 3);
 }
 
-/* Drop CAP_IPC_LOCK from the effective set: RLIMIT_MEMLOCK applies then. */
-static void drop_ipc_lock(void)
-{
-	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct d[2];
-
-	ASSERT_OK(syscall(SYS_capget, &h, d));
-	d[CAP_IPC_LOCK / 32].effective &= ~(1u << (CAP_IPC_LOCK % 32));
-	ASSERT_OK(syscall(SYS_capset, &h, d));
-}
-
 /*
  * Pins are bounded: the pinned memory of dma-buf mappings is charged to
  * RLIMIT_MEMLOCK, once per buffer, and given back with its last mapping;
@@ -397,7 +385,7 @@ TEST(pin_limit)
 	big = tx_create(4 << 20, VFIO_DMABUF_TEST_KIND_CHUNKED, VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0);
 	b1 = tx_create(1 << 20, VFIO_DMABUF_TEST_KIND_CHUNKED, VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0);
 	b2 = tx_create(1 << 20, VFIO_DMABUF_TEST_KIND_CHUNKED, VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN, 0);
-	drop_ipc_lock();
+	fx_drop_ipc_lock();
 	ASSERT_OK(setrlimit(RLIMIT_MEMLOCK, &rl));
 
 	ASSERT_ERRNO(MAP(big->fd, 0, IOVA, big->size, RW), ENOMEM);
