@@ -97,10 +97,10 @@
  * --------
  * An import is reference counted (->ref): each window holds one, the ioctl
  * that creates or looks it up holds one while it works, and a queued
- * ->release_work holds one (taken by the revoke, unless the last reference
- * is already gone: then the release in progress does the work).  Freeing a
- * window waits for a queued release, so that the exporter has its buffer
- * back when the unmap returns.  The exporter's resources (attachment, pin,
+ * ->release_work holds one (a revoke queues it only for an import with
+ * windows; without any, the last reference, about to go, releases it).
+ * Freeing a window waits for a queued release, so that the exporter has
+ * its buffer back when the unmap returns.  The exporter's resources (attachment, pin,
  * sg_table, dma-buf reference, locked-memory charge) are given back once:
  * by the revoke worker, or else when the last reference goes.  After
  * dma_buf_detach() no move_notify can reach the import.
@@ -750,12 +750,8 @@ static void vfio_dmabuf_move_notify(struct dma_buf_attachment *attach)
 	}
 
 	mutex_lock(&imp->lock);
-	/*
-	 * Revoked already; or the last reference is gone, no window is left
-	 * and vfio_dmabuf_import_release() waits for this dma_resv to give
-	 * everything back.  Else the reference is ->release_work's.
-	 */
-	if (imp->revoked || !kref_get_unless_zero(&imp->ref)) {
+	if (imp->revoked) {
+		/* revoked already, or being released */
 		mutex_unlock(&imp->lock);
 		return;
 	}
@@ -763,20 +759,31 @@ static void vfio_dmabuf_move_notify(struct dma_buf_attachment *attach)
 	list_for_each_entry_safe(vd, tmp, &imp->domains, node)
 		vfio_dmabuf_unmap_import_domain(imp, vd);
 	imp->revoked = true;
-	/*
-	 * The container is alive while the import has windows: releasing it
-	 * removes them, under import->lock.
-	 */
 	if (had_windows) {
+		/*
+		 * The container is alive while the import has windows:
+		 * releasing it removes them, under import->lock.
+		 */
 		pr_warn_ratelimited("a dma-buf mapped in a container was revoked by its exporter; device access to its IOVA ranges faults until they are unmapped\n");
 		vfio_dmabuf_revoked(imp->iommu);
+		/*
+		 * The windows keep the import until the user unmaps them:
+		 * the pin, the attachment and our dma-buf reference go now,
+		 * from a worker (it starts with taking this dma_resv, so it
+		 * runs after us), queued before a window can go, since
+		 * freeing a window waits for it.  The windows' references
+		 * make this one safe to take.
+		 */
+		kref_get(&imp->ref);
+		queue_work(vfio_dmabuf_wq, &imp->release_work);
 	}
 	/*
-	 * The pin, the attachment and our dma-buf reference go from a
-	 * worker, queued before a window can go: freeing a window waits for
-	 * it.  It starts with taking this dma_resv, so it runs after us.
+	 * Without windows, whoever drops the last reference gives everything
+	 * back, soon: an unmap that just took the last window, or the map
+	 * that is making this import (which fails with -ENODEV now).  That
+	 * reference may even be gone already, the release waiting for this
+	 * dma_resv: it then finds the import revoked and the mapping gone.
 	 */
-	queue_work(vfio_dmabuf_wq, &imp->release_work);
 	mutex_unlock(&imp->lock);
 
 	/* No IOMMU maps the memory any more: give the mapping back now. */
