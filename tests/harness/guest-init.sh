@@ -12,6 +12,9 @@ mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /tmp
 # debugfs: kmemleak, DMA-API debug and fault injection on the debug kernels
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+# tracefs: 'make bench' reads the iommu:map tracepoint and times the steps
+# of an import with the function_graph tracer
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 dma_api=/sys/kernel/debug/dma-api
 # DMA-API debug warns about its first error only unless told otherwise, so
 # one complaint could hide every later one; all of them are counted below.
