@@ -1,214 +1,163 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * map_bench: VFIO_IOMMU_MAP_DMABUF against VFIO_IOMMU_MAP_DMA of the same
- * memory, in one guest run ('make bench'; not a test).
+ * map_bench: the performance of VFIO_IOMMU_MAP_DMABUF, measured in one
+ * guest run ('make bench'; not a test) against VFIO_IOMMU_MAP_DMA of the
+ * same memory and against the IOMMU's own floor (the test build's
+ * VFIO_IOMMU_DMABUF_TEST_FLOOR).  The figure groups, in order:
  *
- * A sealed memfd is mapped into the process for MAP_DMA and turned into a
- * dma-buf with udmabuf for MAP_DMABUF, so both ioctls map the very same
- * pages.  Kernels without udmabuf use a test-exporter buffer of the same
- * size instead (said in the output).  Prints one line per figure,
- * "BENCH <name> <value> <unit>" (medians of --reps runs) and
- * "RATIO <name> <value>", and "INFO <text>" lines.
+ *   fig_cycle.c    4 KiB map+unmap cycle rates, raw and through the library
+ *   fig_map.c      one large mapping of 4 KiB pages, of hugetlb folios, of
+ *                  a contiguous buffer: times and the floor
+ *
+ * Prints "BENCH <name> <value> <unit>", "RATIO <name> <value>" and
+ * "INFO <text>" lines; every figure is a median of --reps repetitions
+ * (default 9).
  *
  *   map_bench [--reps N] [--size MiB] [--seconds S]
+ *
+ * --size: the large mappings (default 256 MiB; the scaling sizes 1 and 16
+ * MiB are measured too when smaller); --seconds: how long the 4 KiB
+ * cycles run, all kinds and repetitions together (default 4).  A small
+ * run: --reps 3 --size 16 --seconds 0.5 (a few seconds of guest time).
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <time.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
-#include <linux/udmabuf.h>
-#include <linux/vfio.h>
-#include <linux/vfio_dmabuf.h>
 #include <vfio-dmabuf.h>
 #include <vfio-dmabuf/edu.h>
 #include <vfio_dmabuf_test_exporter.h>
 
-#define IOVA	0x100000000ull
-#define RW	(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)
-#define MAX_REPS 64
+#include "bench.h"
 
-static double now_us(void)
+static void usage(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+	fprintf(stderr, "usage: map_bench [--reps N] [--size MiB] [--seconds S]\n");
+	exit(2);
 }
 
-static int cmp_double(const void *a, const void *b)
+static void parse(int argc, char **argv, struct opts *o)
 {
-	double x = *(const double *)a, y = *(const double *)b;
+	char *end;
+	int i;
 
-	return (x > y) - (x < y);
-}
+	*o = (struct opts){ .reps = 9, .size = 256 * MiB, .seconds = 4 };
+	for (i = 1; i < argc; i++) {
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, "map_bench: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static int map_dma(int cfd, void *va, uint64_t iova, uint64_t size)
-{
-	struct vfio_iommu_type1_dma_map m = {
-		.argsz = sizeof(m), .flags = RW, .vaddr = (uintptr_t)va,
-		.iova = iova, .size = size,
-	};
-
-	return ioctl(cfd, VFIO_IOMMU_MAP_DMA, &m);
-}
-
-static int map_dmabuf(int cfd, int fd, uint64_t iova, uint64_t size)
-{
-	struct vfio_iommu_type1_dma_map_dmabuf m = {
-		.argsz = sizeof(m), .flags = RW, .fd = fd, .iova = iova, .size = size,
-	};
-
-	return ioctl(cfd, VFIO_IOMMU_MAP_DMABUF, &m);
-}
-
-static int unmap(int cfd, uint64_t iova, uint64_t size)
-{
-	struct vfio_iommu_type1_dma_unmap u = {
-		.argsz = sizeof(u), .iova = iova, .size = size,
-	};
-
-	return ioctl(cfd, VFIO_IOMMU_UNMAP_DMA, &u);
-}
-
-/* A sealed memfd of @size, mapped (populated), and a udmabuf of it; or, if
- * the kernel has no udmabuf, a test-exporter buffer (*same = 0). */
-static int make_buffers(size_t size, void **va, int *same)
-{
-	struct udmabuf_create uc = { .flags = UDMABUF_FLAGS_CLOEXEC, .size = size };
-	int memfd = memfd_create("map_bench", MFD_ALLOW_SEALING), dev, fd;
-
-	if (memfd < 0 || ftruncate(memfd, (off_t)size) < 0)
-		die("memfd");
-	*va = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, memfd, 0);
-	if (*va == MAP_FAILED)
-		die("mmap memfd");
-	if (fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK) < 0)
-		die("seal");
-	dev = open("/dev/udmabuf", O_RDWR);
-	if (dev >= 0) {
-		uc.memfd = (uint32_t)memfd;
-		fd = ioctl(dev, UDMABUF_CREATE, &uc);
-		if (fd < 0)
-			die("UDMABUF_CREATE (udmabuf.size_limit_mb?)");
-		close(dev);
-		*same = 1;
-		return fd;
+		if (!v)
+			usage();
+		errno = 0;
+		if (!strcmp(argv[i], "--reps"))
+			o->reps = (int)strtol(v, &end, 10);
+		else if (!strcmp(argv[i], "--size"))
+			o->size = strtoull(v, &end, 10) * MiB;
+		else if (!strcmp(argv[i], "--seconds"))
+			o->seconds = strtod(v, &end);
+		else
+			usage();
+		if (errno || *end || end == v)
+			usage();
+		i++;
 	}
-	struct vfio_dmabuf_test_create c = {
-		.argsz = sizeof(c), .size = size, .kind = VFIO_DMABUF_TEST_KIND_SCATTER,
-		.mode = VFIO_DMABUF_TEST_MODE_DYNAMIC_PIN,
-	};
-	dev = open(VFIO_DMABUF_TEST_DEVICE, O_RDWR);
-	if (dev < 0 || ioctl(dev, VFIO_DMABUF_TEST_CREATE, &c) < 0)
-		die("test exporter");
-	close(dev);
-	*same = 0;
-	return c.fd;
+	if (o->reps < 1 || o->reps > MAX_REPS || !o->size || o->size > 1024 * MiB ||
+	    !(o->seconds > 0))
+		usage();
+}
+
+static void cat_info(const char *label, const char *path)
+{
+	char line[256] = "";
+	FILE *f = fopen(path, "r");
+
+	if (f) {
+		if (fgets(line, sizeof(line), f))
+			line[strcspn(line, "\n")] = 0;
+		fclose(f);
+	}
+	info("%s: %s", label, f ? line : "(none)");
+}
+
+static void setup(struct bench *b)
+{
+	struct vfio_iommu_dmabuf_test_floor f;
+	struct vfd_iommu_info ii;
+	struct vfd_error err;
+	char avail[16] = "unknown";
+	int r;
+
+	if (vfd_container_open(&b->c, NULL, &err) < 0)
+		die("%s", err.msg);
+	if (vfd_edu_open(b->c, NULL, VFD_EDU_WIDE_DMA, &b->edu) < 0)
+		die("%s", vfd_container_errmsg(b->c));
+	b->cfd = vfd_container_fd(b->c);
+	if ((r = vfd_container_iommu_info(b->c, &ii)))
+		die("VFIO_IOMMU_GET_INFO: %s", strerror(-r));
+	b->pgsizes = ii.pgsizes;
+	if (ii.dma_avail_reported)
+		snprintf(avail, sizeof(avail), "%u", ii.dma_avail);
+	info("container: iova_pgsizes 0x%llx, %s mappings available (dma_entry_limit)",
+	     (unsigned long long)b->pgsizes, avail);
+	if (!(b->pgsizes & ~((2 * MiB) - 1)))
+		info("the emulated IOMMU offers no page of 2 MiB or more (iova_pgsizes 0x%llx): every mapping uses smaller pages, and the large-page shares below say so",
+		     (unsigned long long)b->pgsizes);
+
+	b->have_udmabuf = udmabuf_available();
+	b->have_texp = access(VFIO_DMABUF_TEST_DEVICE, R_OK | W_OK) == 0;
+	/* fd -1 passes the argument checks and fails at dma_buf_get() */
+	r = k_floor(b->cfd, -1, 0, IOVA_BASE, PG, &f);
+	b->have_floor = r != -ENOTTY;
+	info("exporters: udmabuf %s, test exporter %s; VFIO_IOMMU_DMABUF_TEST_FLOOR %s",
+	     b->have_udmabuf ? "yes" : "no", b->have_texp ? "yes" : "no",
+	     b->have_floor ? "yes" : "no (not a test build of the module)");
+}
+
+/* guest time of a part of the run */
+static void phase(const char *what, uint64_t *t)
+{
+	uint64_t now = now_ns();
+
+	info("time: %s %.1f s", what, (double)(now - *t) / 1e9);
+	*t = now;
 }
 
 int main(int argc, char **argv)
 {
-	double map_a[MAX_REPS], unmap_a[MAX_REPS], map_b[MAX_REPS], unmap_b[MAX_REPS];
-	double mdma, udma, mbuf, ubuf, t, seconds = 2;
-	int reps = 5, i, cfd, fd, fd4k, same, same4k;
-	size_t size = 256ull << 20;
-	struct vfd_container *c;
-	struct vfd_error err;
-	struct vfd_edu *e;
-	long n_dma, n_buf;
-	void *va, *va4k;
+	struct bench b = { 0 };
+	struct utsname u;
+	uint64_t t0 = now_ns(), t = t0;
+	long need, got;
 
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--reps") && i + 1 < argc)
-			reps = atoi(argv[++i]);
-		else if (!strcmp(argv[i], "--size") && i + 1 < argc)
-			size = (size_t)atol(argv[++i]) << 20;
-		else if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
-			seconds = atof(argv[++i]);
-		else {
-			fprintf(stderr, "usage: map_bench [--reps N] [--size MiB] [--seconds S]\n");
-			return 2;
-		}
-	}
-	if (reps < 1 || reps > MAX_REPS)
-		reps = 5;
-	if (vfd_container_open(&c, NULL, &err) < 0) {
-		fprintf(stderr, "map_bench: %s\n", err.msg);
-		return 1;
-	}
-	if (vfd_edu_open(c, NULL, VFD_EDU_WIDE_DMA, &e) < 0) {
-		fprintf(stderr, "map_bench: %s\n", vfd_container_errmsg(c));
-		return 1;
-	}
-	cfd = vfd_container_fd(c);
-	fd = make_buffers(size, &va, &same);
-	printf("INFO %zu MiB: MAP_DMA of a memfd mapping vs MAP_DMABUF of %s\n", size >> 20,
-	       same ? "a udmabuf of the same memfd (same pages)"
-		    : "a test-exporter buffer (this kernel has no udmabuf)");
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	parse(argc, argv, &b.o);
+	uname(&u);
+	info("map_bench: kernel %s %s; --reps %d --size %llu --seconds %g",
+	     u.release, u.machine, b.o.reps, (unsigned long long)(b.o.size / MiB),
+	     b.o.seconds);
+	info("MemTotal %ld kB, MemAvailable %ld kB", meminfo_kb("MemTotal"),
+	     meminfo_kb("MemAvailable"));
+	cat_info("clocksource", "/sys/devices/system/clocksource/clocksource0/current_clocksource");
+	cat_info("shmem THP", "/sys/kernel/mm/transparent_hugepage/shmem_enabled");
+	/* hugetlb pages for the largest hugetlb mapping, reserved while memory is free */
+	need = (long)((b.o.size + HPAGE - 1) / HPAGE);
+	got = hugepages_set(need);
+	info("hugetlb: %ld pages of 2 MiB wanted, %ld reserved", need, got);
 
-	for (i = 0; i < reps; i++) {
-		t = now_us();
-		if (map_dma(cfd, va, IOVA, size))
-			die("MAP_DMA");
-		map_a[i] = now_us() - t;
-		t = now_us();
-		if (unmap(cfd, IOVA, size))
-			die("UNMAP_DMA");
-		unmap_a[i] = now_us() - t;
-		t = now_us();
-		if (map_dmabuf(cfd, fd, IOVA, size))
-			die("MAP_DMABUF");
-		map_b[i] = now_us() - t;
-		t = now_us();
-		if (unmap(cfd, IOVA, size))
-			die("UNMAP_DMA of the dma-buf");
-		unmap_b[i] = now_us() - t;
-	}
-	mdma = median(map_a, reps);
-	udma = median(unmap_a, reps);
-	mbuf = median(map_b, reps);
-	ubuf = median(unmap_b, reps);
-	printf("BENCH map_dma_%zuM %.0f us\n", size >> 20, mdma);
-	printf("BENCH unmap_dma_%zuM %.0f us\n", size >> 20, udma);
-	printf("BENCH map_dmabuf_%zuM %.0f us\n", size >> 20, mbuf);
-	printf("BENCH unmap_dmabuf_%zuM %.0f us\n", size >> 20, ubuf);
-	printf("RATIO map_4k_vs_map_dma %.2f\n", mbuf / mdma);
-	printf("RATIO unmap_4k_vs_map_dma %.2f\n", ubuf / udma);
+	setup(&b);
+	phase("setup", &t);
+	fig_cycles(&b);
+	phase("cycles", &t);
+	fig_large(&b);
+	phase("large mappings", &t);
 
-	/* 4 KiB map + unmap cycles, for @seconds each */
-	fd4k = make_buffers(4096, &va4k, &same4k);
-	for (n_dma = 0, t = now_us(); now_us() - t < seconds * 1e6; n_dma++)
-		if (map_dma(cfd, va4k, IOVA, 4096) || unmap(cfd, IOVA, 4096))
-			die("4K MAP_DMA cycle");
-	mdma = n_dma / ((now_us() - t) / 1e6);
-	for (n_buf = 0, t = now_us(); now_us() - t < seconds * 1e6; n_buf++)
-		if (map_dmabuf(cfd, fd4k, IOVA, 4096) || unmap(cfd, IOVA, 4096))
-			die("4K MAP_DMABUF cycle");
-	mbuf = n_buf / ((now_us() - t) / 1e6);
-	printf("BENCH cycle_4k_map_dma %.0f cycles/s\n", mdma);
-	printf("BENCH cycle_4k_map_dmabuf %.0f cycles/s\n", mbuf);
-	printf("RATIO cycle_4k_vs_map_dma %.2f\n", mbuf / mdma);
-	vfd_edu_close(e);
-	vfd_container_close(c);
+	hugepages_set(0);
+	vfd_container_close(b.c);
+	vfd_edu_close(b.edu);
+	phase("teardown", &t);
+	info("map_bench: done in %.1f s", (double)(now_ns() - t0) / 1e9);
 	return 0;
 }
