@@ -7,6 +7,8 @@
  *   kio.c           the raw ioctls: MAP_DMA, MAP_DMABUF, UNMAP_DMA, the
  *                   test floor, the test exporter
  *   buffers.c       memfds (4 KiB pages, hugetlb), udmabufs, hugetlb pages
+ *   trace.c         tracefs: iommu:map events and the page sizes behind
+ *                   them
  *   fig_map.c       one large mapping: 4 KiB pages, hugetlb, contiguous
  *   fig_cycle.c     4 KiB map+unmap cycles: MAP_DMA, MAP_DMABUF, library
  *
@@ -47,6 +49,7 @@ struct bench {
 	bool have_udmabuf;
 	bool have_texp;		/* the project's test exporter */
 	bool have_floor;	/* VFIO_IOMMU_DMABUF_TEST_FLOOR */
+	bool have_trace;	/* tracefs with events/iommu/map */
 };
 
 /* ---- stats.c ---- */
@@ -96,6 +99,21 @@ int membuf_make(struct membuf *b, uint64_t size, bool hugetlb, bool dmabuf);
 void membuf_free(struct membuf *b);
 long hugepages_set(long n);	/* HugePages_Total afterwards */
 long meminfo_kb(const char *key);
+
+/* ---- trace.c ---- */
+#define TR_NSIZES 64
+struct tr_map {
+	uint64_t events;		/* iommu_map() calls seen */
+	uint64_t bytes;			/* bytes they mapped */
+	uint64_t pages[TR_NSIZES];	/* pages of size 1 << i they used */
+	uint64_t unaligned;		/* bytes no page size fits (none) */
+};
+bool trace_available(void);
+int tr_map_begin(void);
+/* events of this task since tr_map_begin(), pages as iommu_pgsize() picks */
+int tr_map_end(uint64_t pgsizes, struct tr_map *m);
+uint64_t tr_map_bytes_from(const struct tr_map *m, unsigned int shift);
+void tr_map_pages_info(const char *tag, const struct tr_map *m);
 
 /* ---- figure groups ---- */
 void fig_cycles(struct bench *b);

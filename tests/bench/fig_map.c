@@ -15,7 +15,8 @@
  * what iommu_map() of exactly MAP_DMABUF's slices, their unmap, the IOTLB
  * flush and the release cost.  The floor of a MAP_DMABUF is its
  * iommu_map() time.  Sizes: 1, 16 and 256 MiB (up to --size; 2 MiB at
- * least for hugetlb and contiguous buffers).
+ * least for hugetlb and contiguous buffers).  At the largest size, one more
+ * MAP_DMABUF shows the IOMMU page sizes (large_share()).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -142,6 +143,47 @@ static void big_ratios(const char *kind, const char *suffix, const struct big *r
 	}
 }
 
+/* ---- large pages, from the iommu:map tracepoint ---- */
+
+/*
+ * Map @fd (or @va with MAP_DMA) once more, untimed, with iommu:map on,
+ * and print the share of the bytes that went into pages of 2 MiB or more.
+ */
+static void large_share(struct bench *b, const char *name, const char *tag,
+			int fd, void *va, uint64_t size)
+{
+	struct tr_map m;
+	int e, et;
+
+	if (!b->have_trace) {
+		info("%s: no tracefs with events/iommu/map: not measured", name);
+		return;
+	}
+	et = tr_map_begin();
+	e = va ? k_map_dma(b->cfd, va, IOVA_BASE, size) :
+		 k_map_dmabuf(b->cfd, fd, 0, IOVA_BASE, size);
+	if (!et)
+		et = tr_map_end(b->pgsizes, &m);
+	if (e)
+		die("%s: map: %s", name, strerror(-e));
+	if ((e = k_unmap(b->cfd, IOVA_BASE, size)))
+		die("%s: unmap: %s", name, strerror(-e));
+	if (et) {
+		info("%s: tracing failed (%s): not measured", name, strerror(-et));
+		return;
+	}
+	tr_map_pages_info(tag, &m);
+	/* one IOMMU domain here: the events must add up to the mapping */
+	if (!m.bytes || m.bytes % size || m.unaligned) {
+		info("%s: the iommu:map events cover %llu bytes (%llu unaligned), not %llu per domain: not computed",
+		     name, (unsigned long long)m.bytes, (unsigned long long)m.unaligned,
+		     (unsigned long long)size);
+		return;
+	}
+	fig((double)m.events, "calls", "%s_iommu_map_calls", tag);
+	ratio((double)tr_map_bytes_from(&m, 21), (double)m.bytes, "%s", name);
+}
+
 /* ---- the groups ---- */
 
 /* the sizes of a group: 1, 16, 256 MiB up to --size, and --size */
@@ -188,6 +230,8 @@ static void group_4k(struct bench *b)
 		big_ratios("4k", tag + 2, &r);	/* "_<S>M" */
 		if (last)
 			big_ratios("4k", "", &r);
+		if (last)
+			large_share(b, "4k_large_page_share", tag, m.dmabuf, NULL, sizes[i]);
 		membuf_free(&m);
 	}
 }
@@ -224,6 +268,11 @@ static void group_hugetlb(struct bench *b)
 		big_ratios("hugetlb", tag + 7, &r);
 		if (last)
 			big_ratios("hugetlb", "", &r);
+		if (last) {
+			large_share(b, "hugetlb_large_page_share", tag, m.dmabuf, NULL, sizes[i]);
+			large_share(b, "hugetlb_map_dma_large_page_share", "hugetlb_map_dma",
+				    -1, m.va, sizes[i]);
+		}
 		membuf_free(&m);
 	}
 }
@@ -256,6 +305,8 @@ static void group_contig(struct bench *b)
 		big_ratios("contig", tag + 6, &r);
 		if (last)
 			big_ratios("contig", "", &r);
+		if (last)
+			large_share(b, "contig_large_page_share", tag, fd, NULL, sizes[i]);
 		close(fd);
 	}
 }
