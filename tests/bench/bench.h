@@ -8,7 +8,7 @@
  *                   test floor, the test exporter
  *   buffers.c       memfds (4 KiB pages, hugetlb), udmabufs, hugetlb pages
  *   trace.c         tracefs: iommu:map events and the page sizes behind
- *                   them
+ *                   them; kprobe timings of an import's steps
  *   fig_map.c       one large mapping: 4 KiB pages, hugetlb, contiguous
  *   fig_cycle.c     4 KiB map+unmap cycles: MAP_DMA, MAP_DMABUF, library
  *
@@ -50,6 +50,7 @@ struct bench {
 	bool have_texp;		/* the project's test exporter */
 	bool have_floor;	/* VFIO_IOMMU_DMABUF_TEST_FLOOR */
 	bool have_trace;	/* tracefs with events/iommu/map */
+	bool have_steps;	/* kprobe_events */
 };
 
 /* ---- stats.c ---- */
@@ -115,7 +116,26 @@ int tr_map_end(uint64_t pgsizes, struct tr_map *m);
 uint64_t tr_map_bytes_from(const struct tr_map *m, unsigned int shift);
 void tr_map_pages_info(const char *tag, const struct tr_map *m);
 
+/* durations of calls to functions, kprobe + kretprobe events */
+#define TR_MAX_STEPS	16
+#define TR_MAX_CALLS	64
+struct tr_call {
+	int fn;			/* index into tr_steps_setup()'s @fns */
+	double start_us;
+	double us;		/* duration */
+};
+bool steps_available(void);
+/* probes on @fns (NULL-terminated), disabled; 0 or -errno */
+int tr_steps_setup(const char *const *fns);
+void tr_steps_teardown(void);
+int tr_steps_begin(void);		/* arm the probes */
+void tr_steps_clear(void);		/* forget what they saw */
+/* this task's calls since the last clear, in the order they returned */
+int tr_steps_collect(struct tr_call *calls, int max);
+void tr_steps_end(void);		/* disarm them */
+
 /* ---- figure groups ---- */
+void steps_setup(struct bench *b);	/* fig_map.c */
 void fig_cycles(struct bench *b);
 void fig_large(struct bench *b);
 

@@ -15,8 +15,10 @@
  * what iommu_map() of exactly MAP_DMABUF's slices, their unmap, the IOTLB
  * flush and the release cost.  The floor of a MAP_DMABUF is its
  * iommu_map() time.  Sizes: 1, 16 and 256 MiB (up to --size; 2 MiB at
- * least for hugetlb and contiguous buffers).  At the largest size, one more
- * MAP_DMABUF shows the IOMMU page sizes (large_share()).
+ * least for hugetlb and contiguous buffers).  At the largest size, more
+ * floor calls are split into the exporter's and the importer's steps
+ * (floor_steps()), and one more MAP_DMABUF shows the IOMMU page sizes
+ * (large_share()).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -143,6 +145,161 @@ static void big_ratios(const char *kind, const char *suffix, const struct big *r
 	}
 }
 
+/* ---- the steps of an import and its release, from kprobes ---- */
+
+enum {
+	S_ATTACH, S_PIN, S_MAP_ATT, S_WAIT, S_ACCOUNT, S_XMAP_UDMABUF, S_XMAP_TEXP,
+	S_UNMAP_ATT, S_UNPIN, S_DETACH, S_XUNMAP_UDMABUF, S_XUNMAP_TEXP, S_N,
+};
+
+static const char *const step_fns[S_N + 1] = {
+	[S_ATTACH] = "dma_buf_dynamic_attach",
+	[S_PIN] = "dma_buf_pin",
+	[S_MAP_ATT] = "dma_buf_map_attachment",
+	[S_WAIT] = "dma_resv_wait_timeout",
+	[S_ACCOUNT] = "account_locked_vm",
+	[S_XMAP_UDMABUF] = "map_udmabuf",
+	[S_XMAP_TEXP] = "texp_map_dma_buf",
+	[S_UNMAP_ATT] = "dma_buf_unmap_attachment",
+	[S_UNPIN] = "dma_buf_unpin",
+	[S_DETACH] = "dma_buf_detach",
+	[S_XUNMAP_UDMABUF] = "unmap_udmabuf",
+	[S_XUNMAP_TEXP] = "texp_unmap_dma_buf",
+};
+
+static bool is_exp_map(int fn)
+{
+	return fn == S_XMAP_UDMABUF || fn == S_XMAP_TEXP;
+}
+
+static bool is_exp_unmap(int fn)
+{
+	return fn == S_XUNMAP_UDMABUF || fn == S_XUNMAP_TEXP;
+}
+
+/* the time of calls of kind @pred made inside calls of @outer */
+static double nested(const struct tr_call *c, int n, int outer, bool (*pred)(int))
+{
+	double t = 0;
+	int i, j;
+
+	for (i = 0; i < n; i++) {
+		if (c[i].fn != outer)
+			continue;
+		for (j = 0; j < n; j++)
+			if (pred(c[j].fn) && c[j].start_us >= c[i].start_us &&
+			    c[j].start_us + c[j].us <= c[i].start_us + c[i].us)
+				t += c[j].us;
+	}
+	return t;
+}
+
+enum {
+	P_IMPORT, P_XMAP, P_ATTACH, P_PIN, P_MAP_ATT, P_WAIT, P_CHARGE, P_RUNS,
+	P_IOMMU_MAP, P_IOMMU_UNMAP, P_SYNC, P_RELEASE, P_XUNMAP, P_DETACH, P_UNMAP_ATT,
+	P_UNPIN, P_UNCHARGE, P_RELEASE_OTHER, P_N,
+};
+
+static const char *const step_names[P_N] = {
+	"import", "exporter_map", "attach", "pin", "map_attachment", "fence_wait",
+	"charge", "runs_other", "iommu_map", "iommu_unmap", "iotlb_sync", "release",
+	"exporter_unmap", "detach", "unmap_attachment", "unpin", "uncharge",
+	"release_other",
+};
+
+/* The steps of one traced floor call, from its calls @c. */
+static void steps_of(const struct vfio_iommu_dmabuf_test_floor *f,
+		     const struct tr_call *c, int n, double *p)
+{
+	double t[S_N] = { 0 }, first_account = -1, x;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		t[c[i].fn] += c[i].us;
+		if (c[i].fn == S_ACCOUNT && (first_account < 0 || c[i].start_us < first_account))
+			first_account = c[i].start_us;
+	}
+	p[P_CHARGE] = p[P_UNCHARGE] = 0;
+	for (i = 0; i < n; i++)		/* the import charges, its release gives back */
+		if (c[i].fn == S_ACCOUNT)
+			p[c[i].start_us == first_account ? P_CHARGE : P_UNCHARGE] += c[i].us;
+	p[P_IMPORT] = f->import_ns / 1e3;
+	p[P_XMAP] = t[S_XMAP_UDMABUF] + t[S_XMAP_TEXP];
+	p[P_ATTACH] = t[S_ATTACH] - nested(c, n, S_ATTACH, is_exp_map);
+	p[P_PIN] = t[S_PIN];
+	p[P_MAP_ATT] = t[S_MAP_ATT] - nested(c, n, S_MAP_ATT, is_exp_map);
+	p[P_WAIT] = t[S_WAIT];
+	x = p[P_IMPORT] - (t[S_ATTACH] + t[S_PIN] + t[S_MAP_ATT] + t[S_WAIT] + p[P_CHARGE]);
+	p[P_RUNS] = x > 0 ? x : 0;
+	p[P_IOMMU_MAP] = f->map_ns / 1e3;
+	p[P_IOMMU_UNMAP] = f->unmap_ns / 1e3;
+	p[P_SYNC] = f->sync_ns / 1e3;
+	p[P_RELEASE] = f->release_ns / 1e3;
+	p[P_XUNMAP] = t[S_XUNMAP_UDMABUF] + t[S_XUNMAP_TEXP];
+	p[P_DETACH] = t[S_DETACH] - nested(c, n, S_DETACH, is_exp_unmap);
+	p[P_UNMAP_ATT] = t[S_UNMAP_ATT] - nested(c, n, S_UNMAP_ATT, is_exp_unmap);
+	p[P_UNPIN] = t[S_UNPIN];
+	x = p[P_RELEASE] - (t[S_DETACH] + t[S_UNMAP_ATT] + t[S_UNPIN] + p[P_UNCHARGE]);
+	p[P_RELEASE_OTHER] = x > 0 ? x : 0;
+}
+
+/*
+ * Floor calls of the buffer with the dma-buf calls timed: where the
+ * import's and the release's time goes.  Of 5 calls (after a warm-up
+ * call: the first after arming the probes is slow), the one with the
+ * median import is shown, so that its steps add up.  A static exporter
+ * (udmabuf) maps in dma_buf_dynamic_attach() and unmaps in
+ * dma_buf_detach(), a dynamic one in dma_buf_(un)map_attachment(); the
+ * exporter's callbacks are timed on their own and taken out of the
+ * dma-buf call around them.  What the calls do not explain is the
+ * importer's own work: building the runs from the exporter's table, the
+ * allocations, the locks.
+ */
+#define STEP_CALLS	5
+static void floor_steps(struct bench *b, const char *tag, int fd, uint64_t size)
+{
+	struct vfio_iommu_dmabuf_test_floor f;
+	double p[STEP_CALLS][P_N], imp[STEP_CALLS], mid;
+	struct tr_call c[TR_MAX_CALLS];
+	int n, i, k, e;
+
+	if (!b->have_floor || !b->have_steps)
+		return;
+	if ((e = tr_steps_begin())) {
+		info("%s: kprobe events: %s: the import is not split into steps", tag,
+		     strerror(-e));
+		return;
+	}
+	e = k_floor(b->cfd, fd, 0, IOVA_BASE, size, &f);
+	for (i = 0; !e && i < STEP_CALLS; i++) {
+		tr_steps_clear();
+		e = k_floor(b->cfd, fd, 0, IOVA_BASE, size, &f);
+		n = tr_steps_collect(c, TR_MAX_CALLS);
+		steps_of(&f, c, n, p[i]);
+		imp[i] = p[i][P_IMPORT];
+	}
+	tr_steps_end();
+	if (e)
+		die("VFIO_IOMMU_DMABUF_TEST_FLOOR (%s): %s", tag, strerror(-e));
+	mid = median_of(imp, STEP_CALLS);	/* an odd count: one of them */
+	for (i = 0; i < STEP_CALLS - 1 && p[i][P_IMPORT] != mid; i++)
+		;
+	for (k = 0; k < P_N; k++)
+		fig(p[i][k], "us", "step_%s_%s", tag, step_names[k]);
+}
+
+void steps_setup(struct bench *b)
+{
+	int e;
+
+	if (!b->have_steps || !b->have_floor)
+		return;
+	if ((e = tr_steps_setup(step_fns))) {
+		info("kprobe events: %s: imports are not split into steps", strerror(-e));
+		b->have_steps = false;
+	}
+}
+
 /* ---- large pages, from the iommu:map tracepoint ---- */
 
 /*
@@ -230,8 +387,10 @@ static void group_4k(struct bench *b)
 		big_ratios("4k", tag + 2, &r);	/* "_<S>M" */
 		if (last)
 			big_ratios("4k", "", &r);
-		if (last)
+		if (last) {
+			floor_steps(b, tag, m.dmabuf, sizes[i]);
 			large_share(b, "4k_large_page_share", tag, m.dmabuf, NULL, sizes[i]);
+		}
 		membuf_free(&m);
 	}
 }
@@ -269,6 +428,7 @@ static void group_hugetlb(struct bench *b)
 		if (last)
 			big_ratios("hugetlb", "", &r);
 		if (last) {
+			floor_steps(b, tag, m.dmabuf, sizes[i]);
 			large_share(b, "hugetlb_large_page_share", tag, m.dmabuf, NULL, sizes[i]);
 			large_share(b, "hugetlb_map_dma_large_page_share", "hugetlb_map_dma",
 				    -1, m.va, sizes[i]);
@@ -305,8 +465,10 @@ static void group_contig(struct bench *b)
 		big_ratios("contig", tag + 6, &r);
 		if (last)
 			big_ratios("contig", "", &r);
-		if (last)
+		if (last) {
+			floor_steps(b, tag, fd, sizes[i]);
 			large_share(b, "contig_large_page_share", tag, fd, NULL, sizes[i]);
+		}
 		close(fd);
 	}
 }

@@ -7,8 +7,8 @@
  *
  *   fig_cycle.c    4 KiB map+unmap cycle rates, raw and through the library
  *   fig_map.c      one large mapping of 4 KiB pages, of hugetlb folios, of
- *                  a contiguous buffer: times, the floor, the IOMMU page
- *                  sizes used
+ *                  a contiguous buffer: times, the floor, each step of an
+ *                  import, the IOMMU page sizes used
  *
  * Prints "BENCH <name> <value> <unit>", "RATIO <name> <value>" and
  * "INFO <text>" lines; every figure is a median of --reps repetitions
@@ -110,13 +110,14 @@ static void setup(struct bench *b)
 	b->have_udmabuf = udmabuf_available();
 	b->have_texp = access(VFIO_DMABUF_TEST_DEVICE, R_OK | W_OK) == 0;
 	b->have_trace = trace_available();
+	b->have_steps = steps_available();
 	/* fd -1 passes the argument checks and fails at dma_buf_get() */
 	r = k_floor(b->cfd, -1, 0, IOVA_BASE, PG, &f);
 	b->have_floor = r != -ENOTTY;
-	info("exporters: udmabuf %s, test exporter %s; VFIO_IOMMU_DMABUF_TEST_FLOOR %s; tracefs iommu:map %s",
+	info("exporters: udmabuf %s, test exporter %s; VFIO_IOMMU_DMABUF_TEST_FLOOR %s; tracefs iommu:map %s, kprobe events %s",
 	     b->have_udmabuf ? "yes" : "no", b->have_texp ? "yes" : "no",
 	     b->have_floor ? "yes" : "no (not a test build of the module)",
-	     b->have_trace ? "yes" : "no");
+	     b->have_trace ? "yes" : "no", b->have_steps ? "yes" : "no");
 }
 
 /* guest time of a part of the run */
@@ -152,11 +153,15 @@ int main(int argc, char **argv)
 
 	setup(&b);
 	phase("setup", &t);
+	steps_setup(&b);
+	phase("probes", &t);
 	fig_cycles(&b);
 	phase("cycles", &t);
 	fig_large(&b);
 	phase("large mappings", &t);
 
+	if (b.have_steps)
+		tr_steps_teardown();
 	hugepages_set(0);
 	vfd_container_close(b.c);
 	vfd_edu_close(b.edu);

@@ -24,6 +24,7 @@
  * meanwhile.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -56,6 +57,11 @@ static int tr_write(const char *file, const char *val, bool append)
 bool trace_available(void)
 {
 	return access(TR "events/iommu/map/enable", W_OK) == 0;
+}
+
+bool steps_available(void)
+{
+	return access(TR "kprobe_events", W_OK) == 0;
 }
 
 int tr_map_begin(void)
@@ -200,4 +206,119 @@ void tr_map_pages_info(const char *tag, const struct tr_map *m)
 	info("%s: iommu:map saw %" PRIu64 " iommu_map() calls, %" PRIu64
 	     " bytes; IOMMU pages (as iommu_pgsize() picks them):%s",
 	     tag, m->events, m->bytes, n ? out : " none");
+}
+
+/*
+ * Steps of an import and its release, from kprobe and kretprobe events on
+ * the dma-buf calls the importer makes (and the exporters' map callbacks):
+ * each call's duration is its return's timestamp minus its entry's.
+ * tracefs prints timestamps in microseconds, so a step is known to about
+ * a microsecond: good for the millisecond steps of a large buffer.  Only
+ * these functions are patched, which no other task runs meanwhile (see
+ * the top of this file for what not to patch), and only while a split is
+ * being measured: the probes are made once, disabled, and armed around
+ * the one call measured (and a warm-up call before it).
+ */
+#define TR_GROUP	"map_bench"
+
+int tr_steps_setup(const char *const *fns)
+{
+	char line[160], filter[64];
+	int i, ok = 0;
+
+	tr_write("options/record-cmd", "0", false);
+	tr_write("kprobe_events", "", false);
+	for (i = 0; fns[i] && i < TR_MAX_STEPS; i++) {
+		snprintf(line, sizeof(line), "p:" TR_GROUP "/in%d %s\n", i, fns[i]);
+		if (tr_write("kprobe_events", line, true))
+			continue;	/* not in this kernel (or inlined) */
+		snprintf(line, sizeof(line), "r:" TR_GROUP "/out%d %s\n", i, fns[i]);
+		if (tr_write("kprobe_events", line, true))
+			continue;
+		ok++;
+	}
+	if (!ok)
+		return -ENOENT;
+	snprintf(filter, sizeof(filter), "common_pid == %d", (int)getpid());
+	return tr_write("events/" TR_GROUP "/filter", filter, false);
+}
+
+void tr_steps_teardown(void)
+{
+	tr_write("events/" TR_GROUP "/enable", "0", false);
+	tr_write("kprobe_events", "", false);
+}
+
+int tr_steps_begin(void)
+{
+	int r;
+
+	tr_write("tracing_on", "0", false);
+	tr_write("trace", "", false);
+	r = tr_write("events/" TR_GROUP "/enable", "1", false);
+	if (!r)
+		r = tr_write("tracing_on", "1", false);
+	return r;
+}
+
+/* forget what was traced so far (a warm-up) */
+void tr_steps_clear(void)
+{
+	tr_write("trace", "", false);
+}
+
+/* "<timestamp>: in3: ..." -> 3, entry or return, the timestamp in us */
+static int tr_steps_line(const char *line, int *fn, bool *in, double *us)
+{
+	const char *p = strstr(line, ": in"), *q;
+
+	*in = p != NULL;
+	if (!p)
+		p = strstr(line, ": out");
+	if (!p)
+		return 0;
+	*fn = atoi(p + (*in ? 4 : 5));
+	for (q = p; q > line && (isdigit((unsigned char)q[-1]) || q[-1] == '.'); q--)
+		;
+	if (q == p)
+		return 0;
+	*us = strtod(q, NULL) * 1e6;
+	return 1;
+}
+
+int tr_steps_collect(struct tr_call *calls, int max)
+{
+	double open_at[TR_MAX_STEPS] = { 0 }, us;
+	int n = 0, fn;
+	char *line = NULL;
+	size_t cap = 0;
+	FILE *f;
+	bool in;
+
+	f = fopen(TR "trace", "r");
+	while (f && getline(&line, &cap, f) > 0) {
+		if (!tr_steps_line(line, &fn, &in, &us) || fn < 0 || fn >= TR_MAX_STEPS)
+			continue;
+		if (in) {
+			open_at[fn] = us;
+			continue;
+		}
+		if (n < max) {
+			calls[n].fn = fn;
+			calls[n].start_us = open_at[fn];
+			calls[n].us = us - open_at[fn];
+			n++;
+		}
+	}
+	free(line);
+	if (f)
+		fclose(f);
+	return n;
+}
+
+void tr_steps_end(void)
+{
+	tr_write("tracing_on", "0", false);
+	tr_write("events/" TR_GROUP "/enable", "0", false);
+	tr_write("trace", "", false);
 }
