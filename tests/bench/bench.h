@@ -11,6 +11,7 @@
  *                   them; kprobe timings of an import's steps
  *   fig_map.c       one large mapping: 4 KiB pages, hugetlb, contiguous
  *   fig_cycle.c     4 KiB map+unmap cycles: MAP_DMA, MAP_DMABUF, library
+ *   fig_windows.c   many windows of one buffer, and revoking them
  *
  * Output lines: "BENCH <name> <value> <unit>", "RATIO <name> <value>",
  * "INFO <text>".  Figures are medians over --reps repetitions.
@@ -35,6 +36,7 @@ struct opts {
 	int reps;		/* --reps: samples per figure (median) */
 	uint64_t size;		/* --size: bytes of the large mappings */
 	double seconds;		/* --seconds: the 4 KiB cycles, all kinds */
+	unsigned int windows;	/* --windows: most windows of one buffer */
 };
 
 struct vfd_container;
@@ -63,6 +65,8 @@ struct series {
 void series_add(struct series *s, double v);
 double series_median(const struct series *s);
 double median_of(double *v, size_t n);	/* sorts @v */
+/* the mean of @v without the samples above 10 times its median */
+double mean_without_preemptions(const double *v, size_t n, size_t *dropped);
 void info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "BENCH name value unit"; a negative or non-finite value is not printed */
 void fig(double v, const char *unit, const char *namefmt, ...)
@@ -81,6 +85,8 @@ int k_floor(int cfd, int fd, uint64_t offset, uint64_t iova, uint64_t size,
 	    struct vfio_iommu_dmabuf_test_floor *f);
 /* the test exporter */
 int texp_create(uint64_t size, uint32_t kind, uint32_t mode, int *fd);
+int texp_revoke(int fd, uint32_t flags);
+int texp_attachments(int fd);	/* >= 0, or -errno */
 
 /* ---- buffers.c ---- */
 struct membuf {
@@ -138,5 +144,6 @@ void tr_steps_end(void);		/* disarm them */
 void steps_setup(struct bench *b);	/* fig_map.c */
 void fig_cycles(struct bench *b);
 void fig_large(struct bench *b);
+void fig_windows(struct bench *b);
 
 #endif /* MAP_BENCH_H */

@@ -72,7 +72,7 @@ int k_floor(int cfd, int fd, uint64_t offset, uint64_t iova, uint64_t size,
 	return ret_errno(ioctl(cfd, VFIO_IOMMU_DMABUF_TEST_FLOOR, f));
 }
 
-/* The control device, opened once. */
+/* The control device stays open: a timed revoke is the ioctl alone. */
 static int texp_ioctl(unsigned long cmd, void *arg)
 {
 	static int dev = -1;
@@ -94,4 +94,21 @@ int texp_create(uint64_t size, uint32_t kind, uint32_t mode, int *fd)
 	if (!r)
 		*fd = c.fd;
 	return r;
+}
+
+int texp_revoke(int fd, uint32_t flags)
+{
+	struct vfio_dmabuf_test_revoke rv = {
+		.argsz = sizeof(rv), .flags = flags, .fd = fd,
+	};
+
+	return texp_ioctl(VFIO_DMABUF_TEST_REVOKE, &rv);
+}
+
+int texp_attachments(int fd)
+{
+	struct vfio_dmabuf_test_info in = { .argsz = sizeof(in), .fd = fd };
+	int r = texp_ioctl(VFIO_DMABUF_TEST_INFO, &in);
+
+	return r ? r : (int)in.attachments;
 }

@@ -9,16 +9,19 @@
  *   fig_map.c      one large mapping of 4 KiB pages, of hugetlb folios, of
  *                  a contiguous buffer: times, the floor, each step of an
  *                  import, the IOMMU page sizes used
+ *   fig_windows.c  1,000 to 65,535 windows of one buffer, and revoking them
  *
  * Prints "BENCH <name> <value> <unit>", "RATIO <name> <value>" and
  * "INFO <text>" lines; every figure is a median of --reps repetitions
  * (default 9).
  *
- *   map_bench [--reps N] [--size MiB] [--seconds S]
+ *   map_bench [--reps N] [--size MiB] [--seconds S] [--windows N]
  *
  * --size: the large mappings (default 256 MiB; the scaling sizes 1 and 16
- * MiB are measured too when smaller); --seconds: how long the 4 KiB
- * cycles run, all kinds and repetitions together (default 4).  A small
+ * MiB are measured too when smaller), and the buffer the windows are cut
+ * from, so at most size / 4 KiB windows; --seconds: how long the 4 KiB
+ * cycles run, all kinds and repetitions together (default 4); --windows:
+ * the most windows (default 65535, type1's dma_entry_limit).  A small
  * run: --reps 3 --size 16 --seconds 0.5 (a few seconds of guest time).
  */
 #define _GNU_SOURCE
@@ -37,7 +40,7 @@
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: map_bench [--reps N] [--size MiB] [--seconds S]\n");
+	fprintf(stderr, "usage: map_bench [--reps N] [--size MiB] [--seconds S] [--windows N]\n");
 	exit(2);
 }
 
@@ -46,7 +49,7 @@ static void parse(int argc, char **argv, struct opts *o)
 	char *end;
 	int i;
 
-	*o = (struct opts){ .reps = 9, .size = 256 * MiB, .seconds = 4 };
+	*o = (struct opts){ .reps = 9, .size = 256 * MiB, .seconds = 4, .windows = 65535 };
 	for (i = 1; i < argc; i++) {
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 
@@ -59,6 +62,8 @@ static void parse(int argc, char **argv, struct opts *o)
 			o->size = strtoull(v, &end, 10) * MiB;
 		else if (!strcmp(argv[i], "--seconds"))
 			o->seconds = strtod(v, &end);
+		else if (!strcmp(argv[i], "--windows"))
+			o->windows = (unsigned int)strtoul(v, &end, 10);
 		else
 			usage();
 		if (errno || *end || end == v)
@@ -66,7 +71,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		i++;
 	}
 	if (o->reps < 1 || o->reps > MAX_REPS || !o->size || o->size > 1024 * MiB ||
-	    !(o->seconds > 0))
+	    !(o->seconds > 0) || o->windows < 3)
 		usage();
 }
 
@@ -139,9 +144,9 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	parse(argc, argv, &b.o);
 	uname(&u);
-	info("map_bench: kernel %s %s; --reps %d --size %llu --seconds %g",
+	info("map_bench: kernel %s %s; --reps %d --size %llu --seconds %g --windows %u",
 	     u.release, u.machine, b.o.reps, (unsigned long long)(b.o.size / MiB),
-	     b.o.seconds);
+	     b.o.seconds, b.o.windows);
 	info("MemTotal %ld kB, MemAvailable %ld kB", meminfo_kb("MemTotal"),
 	     meminfo_kb("MemAvailable"));
 	cat_info("clocksource", "/sys/devices/system/clocksource/clocksource0/current_clocksource");
@@ -159,6 +164,8 @@ int main(int argc, char **argv)
 	phase("cycles", &t);
 	fig_large(&b);
 	phase("large mappings", &t);
+	fig_windows(&b);
+	phase("windows", &t);
 
 	if (b.have_steps)
 		tr_steps_teardown();

@@ -9,7 +9,8 @@
  * The host preempts the vCPU threads now and then for milliseconds (it
  * runs other work), which lands in whatever the guest was timing: the
  * medians take care of it across repetitions, and within one repetition
- * the fine-grained figures use a median.
+ * the fine-grained figures (cycles, windows) drop such samples
+ * explicitly (mean_without_preemptions()) or use a median.
  */
 #include <errno.h>
 #include <math.h>
@@ -56,6 +57,26 @@ double series_median(const struct series *s)
 
 	memcpy(v, s->v, (size_t)s->n * sizeof(*v));
 	return median_of(v, (size_t)s->n);
+}
+
+double mean_without_preemptions(const double *v, size_t n, size_t *dropped)
+{
+	double *w = malloc(n * sizeof(*w)), med, sum = 0;
+	size_t i, k = 0;
+
+	if (!w || !n)
+		die("mean_without_preemptions: %zu samples", n);
+	memcpy(w, v, n * sizeof(*w));
+	med = median_of(w, n);
+	for (i = 0; i < n; i++) {
+		if (v[i] > 10 * med)
+			continue;
+		sum += v[i];
+		k++;
+	}
+	free(w);
+	*dropped = n - k;
+	return sum / (double)k;
 }
 
 void info(const char *fmt, ...)
