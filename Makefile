@@ -33,7 +33,7 @@ DEMO_KERNEL ?= 6.12
 IOVA ?=
 
 .PHONY: help deps check check-host check-debug debug-kernels demo bench \
-	kernels kernels-lock modules checkpatch reliability clean
+	kernels kernels-lock modules checkpatch reliability performance clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -45,6 +45,7 @@ help:
 	@echo "  make check-debug   the guest suite on KASAN/lockdep/kmemleak kernels"
 	@echo "  make debug-kernels build those kernels (cached)"
 	@echo "  make bench         MAP_DMABUF vs MAP_DMA and the IOMMU floor, one guest per machine"
+	@echo "  make performance   docs/performance.md from a bench log (LOGDIR=)"
 	@echo "  make checkpatch    checkpatch.pl --strict on the kernel code"
 	@echo "  narrow: KERNELS=6.12 MACHINES=aarch64-smmuv3 TEST='baseline/*'"
 
@@ -98,11 +99,20 @@ checkpatch:
 # docs/reliability.md from a check log directory (the torture and fuzz
 # figures): make reliability LOGDIR=~/.cache/vfio-dmabuf/logs/check-DATE
 # (OUT= writes another file)
-OUT ?= docs/reliability.md
+reliability: OUT_FILE = $(or $(OUT),docs/reliability.md)
 reliability:
 	@[ -n "$(LOGDIR)" ] || { echo "usage: make reliability LOGDIR=<a check log directory> [OUT=file]"; exit 2; }
-	@$(H)/reliability-report.sh $(LOGDIR) > $(OUT).tmp && mv $(OUT).tmp $(OUT)
-	@echo "wrote $(OUT) from $(LOGDIR)"
+	@$(H)/reliability-report.sh $(LOGDIR) > $(OUT_FILE).tmp && mv $(OUT_FILE).tmp $(OUT_FILE)
+	@echo "wrote $(OUT_FILE) from $(LOGDIR)"
+
+# docs/performance.md from the log directories of 'make bench' (one or
+# more; the figures of every machine):
+# make performance LOGDIR=~/.cache/vfio-dmabuf/logs/bench-DATE [OUT=file]
+performance: OUT_FILE = $(or $(OUT),docs/performance.md)
+performance:
+	@[ -n "$(LOGDIR)" ] || { echo "usage: make performance LOGDIR=<bench log directory...> [OUT=file]"; exit 2; }
+	@$(H)/performance-report.sh $(LOGDIR) > $(OUT_FILE).tmp && mv $(OUT_FILE).tmp $(OUT_FILE)
+	@echo "wrote $(OUT_FILE) from $(LOGDIR)"
 
 clean:
 	@echo "nothing is built in the tree; the cache is $(VFIO_DMABUF_CACHE) (rm -rf it to start over)"
