@@ -6,9 +6,10 @@
 #   demo/MACHINE          'make demo' (DEMO_MACHINE=MACHINE): exit 0, the
 #                         device's bytes, and after the unmap the IOMMU's
 #                         fault report for the demo's IOVA
-#   bench/smoke           'make bench' at a small size: exit 0, and every
-#                         figure line parses
+#   bench/smoke           'make bench' at a small size: exit 0, every
+#                         figure line parses, every goal's figure is there
 #   commands/...          make kernels-lock (OUT=), make reliability (OUT=),
+#                         make performance of the bench smoke run (OUT=),
 #                         make modules, make install and
 #                         uninstall (DESTDIR=), make debug-kernels up to the
 #                         configuration (build-debug-kernel.sh --config)
@@ -57,7 +58,7 @@ check_demos() {
 
 # A 'make bench' of a few seconds: the same program, smaller.
 check_bench() {
-	local m=x86_64-intel-iommu log rc bad n
+	local m=x86_64-intel-iommu log rc bad n missing f
 	[[ " $MACHINES " == *" $m "* ]] && [[ " $KERNELS " == *" 6.12 "* ]] || return 0
 	msg "[$(elapsed)] make bench (smoke size)"
 	log=$LOGDIR/bench-smoke.log
@@ -73,12 +74,23 @@ check_bench() {
 		$1 == "BENCH" && NF >= 4 && $3 ~ /^[0-9]+(\.[0-9]+)?$/ { next }
 		{ print }' | head -n 1)
 	n=$(grep -cE '^(BENCH|RATIO) ' "$log")
+	# the goals of docs/performance.md; the window counts follow --size
+	missing=""
+	for f in map_4k_vs_map_dma unmap_4k_vs_map_dma map_4k_vs_floor \
+		 map_hugetlb_vs_map_dma unmap_hugetlb_vs_map_dma hugetlb_large_page_share \
+		 contig_large_page_share cycle_4k_vs_map_dma library_cycle_vs_raw \
+		 'windows_[0-9]+_map_vs_map_dma' 'windows_[0-9]+_flat' \
+		 'revoke_[0-9]+_vs_unmap_[0-9]+_map_dma'; do
+		grep -qE "^RATIO $f " "$log" || missing="$missing $f"
+	done
 	if [ -n "$bad" ]; then
 		record FAIL bench/smoke "a figure line does not parse: '$bad'; log: $log"
 	elif [ "$n" -lt 3 ] || ! grep -q '^RATIO ' "$log"; then
 		record FAIL bench/smoke "only $n figure lines; log: $log"
+	elif [ -n "$missing" ]; then
+		record FAIL bench/smoke "no figure$missing; log: $log"
 	else
-		record PASS bench/smoke "$n figure lines, all parse"
+		record PASS bench/smoke "$n figure lines, all parse, every goal's figure there"
 	fi
 }
 
@@ -95,11 +107,15 @@ run_command() {
 }
 
 check_commands() {
-	local tmp a
+	local tmp a bench_log
 	tmp=$(mktemp -d "$LOGDIR/commands.XXXXXX")
 	msg "[$(elapsed)] the other commands of the README"
 	run_command kernels-lock env OUT="$tmp/kernels.lock" make -s -C "$TOP" kernels-lock
 	run_command reliability make -s -C "$TOP" reliability LOGDIR="$LOGDIR" OUT="$tmp/reliability.md"
+	# the report of the bench smoke run, if it ran
+	bench_log=$(sed -n 's/^== logs: \([^ ]*\) .*/\1/p' "$LOGDIR/bench-smoke.log" 2>/dev/null || true)
+	[ -n "$bench_log" ] &&
+		run_command performance make -s -C "$TOP" performance LOGDIR="$bench_log" OUT="$tmp/performance.md"
 	run_command modules make -s -C "$TOP" modules KERNELS="$(echo "$KERNELS" | awk '{ print $1 }')"
 	run_command install-uninstall install_uninstall "$tmp/root"
 	# 'make debug-kernels' takes about an hour: run it up to the checked
