@@ -74,6 +74,9 @@ void fig(double v, const char *unit, const char *namefmt, ...)
 /* "RATIO name num/den"; not printed (INFO says why) if den <= 0 */
 void ratio(double num, double den, const char *namefmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* "RATIO name" the median of num[i] / den[i], repetition by repetition */
+void ratio_of(const struct series *num, const struct series *den, const char *namefmt, ...)
+	__attribute__((format(printf, 3, 4)));
 void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 /* ---- kio.c: 0 or -errno ---- */

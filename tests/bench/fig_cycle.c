@@ -195,9 +195,9 @@ void fig_cycles(struct bench *b)
 
 	for (k = 0; k < NKINDS; k++)
 		fig(series_median(&s[k]), "cycles/s", "cycle_4k_%s", kinds[k].name);
-	ratio(series_median(&s[1]), series_median(&s[0]), "cycle_4k_vs_map_dma");
-	ratio(series_median(&s[2]), series_median(&s[1]), "library_cycle_vs_raw");
-	ratio(series_median(&s[3]), series_median(&s[0]), "cycle_4k_window_held_vs_map_dma");
+	ratio_of(&s[1], &s[0], "cycle_4k_vs_map_dma");
+	ratio_of(&s[2], &s[1], "library_cycle_vs_raw");
+	ratio_of(&s[3], &s[0], "cycle_4k_window_held_vs_map_dma");
 	for (i = 0; b->have_floor && i < 5; i++)
 		fig(series_median(&fl[i]), "us", "floor_%s_cycle_4k", steps[i]);
 	if (!b->have_udmabuf) {

@@ -129,20 +129,23 @@ static void big_print(const char *tag, const struct big *r)
 /* the ratios of one group; @kind "4k" or "hugetlb" or "contig" */
 static void big_ratios(const char *kind, const char *suffix, const struct big *r)
 {
-	double unmap_floor = series_median(&r->f_unmap) + series_median(&r->f_sync);
+	struct series unmap_floor = { 0 }, import_floor = { 0 };
+	int i;
 
 	if (r->map_dma.n) {
-		ratio(series_median(&r->map_buf), series_median(&r->map_dma),
-		      "map_%s_vs_map_dma%s", kind, suffix);
-		ratio(series_median(&r->unmap_buf), series_median(&r->unmap_dma),
-		      "unmap_%s_vs_map_dma%s", kind, suffix);
+		ratio_of(&r->map_buf, &r->map_dma, "map_%s_vs_map_dma%s", kind, suffix);
+		ratio_of(&r->unmap_buf, &r->unmap_dma, "unmap_%s_vs_map_dma%s", kind, suffix);
 	}
-	if (r->f_map.n) {
-		ratio(series_median(&r->map_buf), series_median(&r->f_map),
-		      "map_%s_vs_floor%s", kind, suffix);
-		ratio(series_median(&r->unmap_buf), unmap_floor,
-		      "unmap_%s_vs_floor%s", kind, suffix);
+	if (!r->f_map.n)
+		return;
+	for (i = 0; i < r->f_map.n; i++) {
+		series_add(&unmap_floor, r->f_unmap.v[i] + r->f_sync.v[i]);
+		series_add(&import_floor, r->f_import.v[i] + r->f_map.v[i]);
 	}
+	ratio_of(&r->map_buf, &r->f_map, "map_%s_vs_floor%s", kind, suffix);
+	ratio_of(&r->unmap_buf, &unmap_floor, "unmap_%s_vs_floor%s", kind, suffix);
+	/* what MAP_DMABUF costs beyond importing and the floor: its own work */
+	ratio_of(&r->map_buf, &import_floor, "map_%s_vs_import_and_floor%s", kind, suffix);
 }
 
 /* ---- the steps of an import and its release, from kprobes ---- */

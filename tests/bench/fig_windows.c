@@ -188,15 +188,11 @@ static void windows_n(struct bench *b, char *va, int fd, unsigned int n)
 	fig(series_median(&w[W_REVOKE]) / 1e3, "ms", "revoke_%u", n);
 	fig(series_median(&w[W_RELEASED]) / 1e3, "ms", "revoke_%u_released", n);
 	fig(series_median(&w[W_UNMAP_REVOKED]) / 1e3, "ms", "unmap_all_%u_revoked", n);
-	ratio(series_median(&w[W_BUF]), series_median(&w[W_DMA]), "windows_%u_map_vs_map_dma", n);
-	ratio(series_median(&w[W_BUF_LAST_BLK]), series_median(&w[W_BUF_FIRST_BLK]),
-	      "windows_%u_flat", n);
-	ratio(series_median(&w[W_DMA_LAST_BLK]), series_median(&w[W_DMA_FIRST_BLK]),
-	      "map_dma_%u_flat", n);
-	ratio(series_median(&w[W_UNMAP_BUF]), series_median(&w[W_UNMAP_DMA]),
-	      "windows_%u_unmap_all_vs_map_dma", n);
-	ratio(series_median(&w[W_REVOKE]), series_median(&w[W_UNMAP_DMA]),
-	      "revoke_%u_vs_unmap_%u_map_dma", n, n);
+	ratio_of(&w[W_BUF], &w[W_DMA], "windows_%u_map_vs_map_dma", n);
+	ratio_of(&w[W_BUF_LAST_BLK], &w[W_BUF_FIRST_BLK], "windows_%u_flat", n);
+	ratio_of(&w[W_DMA_LAST_BLK], &w[W_DMA_FIRST_BLK], "map_dma_%u_flat", n);
+	ratio_of(&w[W_UNMAP_BUF], &w[W_UNMAP_DMA], "windows_%u_unmap_all_vs_map_dma", n);
+	ratio_of(&w[W_REVOKE], &w[W_UNMAP_DMA], "revoke_%u_vs_unmap_%u_map_dma", n, n);
 }
 
 void fig_windows(struct bench *b)

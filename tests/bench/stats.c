@@ -2,9 +2,13 @@
 /*
  * map_bench: the clock, medians and the figure lines.
  *
- * Every figure is a median of one sample per repetition.  A ratio is the
- * quotient of two medians of the same guest run: times under TCG differ
- * between machines and runs, ratios within one run do not (much).
+ * Every figure is a median of one sample per repetition.  A ratio of two
+ * kinds of sample is the median of the repetitions' ratios (ratio_of()):
+ * each repetition takes both close together in time, while the guest's
+ * speed under TCG drifts within a run (the host's load comes and goes),
+ * and a quotient of two medians taken apart could put one in a slow
+ * stretch and the other in a fast one.  Times differ between machines
+ * and runs; ratios within one run do not (much).
  *
  * The host preempts the vCPU threads now and then for milliseconds (it
  * runs other work), which lands in whatever the guest was timing: the
@@ -119,6 +123,28 @@ void ratio(double num, double den, const char *namefmt, ...)
 		return;
 	}
 	printf("RATIO %s %.3f\n", name, num / den);
+}
+
+void ratio_of(const struct series *num, const struct series *den, const char *namefmt, ...)
+{
+	struct series q = { 0 };
+	char name[128];
+	va_list ap;
+	int i;
+
+	va_start(ap, namefmt);
+	vsnprintf(name, sizeof(name), namefmt, ap);
+	va_end(ap);
+	for (i = 0; i < num->n && i < den->n; i++) {
+		if (!(den->v[i] > 0))
+			break;
+		series_add(&q, num->v[i] / den->v[i]);
+	}
+	if (!q.n || i < num->n || i < den->n) {
+		info("%s: not computed (%d / %d samples)", name, num->n, den->n);
+		return;
+	}
+	printf("RATIO %s %.3f\n", name, series_median(&q));
 }
 
 void die(const char *fmt, ...)
