@@ -230,7 +230,8 @@ why_map() { # RUN KIND(4k|hugetlb)
 	local r=$1 k=$2 s tag
 	s=$(largest_size "$r" "$k"); tag=${k}_$s
 	cat <<EOF
-- **$(mach "$r")**: MAP_DMABUF of ${s%M} MiB takes $(t_us "$r" "map_dmabuf_$tag") against MAP_DMA's $(t_us "$r" "map_dma_$tag").
+- **$(mach "$r")**: MAP_DMABUF of ${s%M} MiB takes $(t_us "$r" "map_dmabuf_$tag") against MAP_DMA's $(t_us "$r" "map_dma_$tag")
+  (medians); \`map_${k}_vs_map_dma\` is $(v "$r" "map_${k}_vs_map_dma"), \`map_${k}_vs_floor\` $(v "$r" "map_${k}_vs_floor").
   The IOMMU's own work, \`iommu_map()\` of the $(v "$r" "iommu_map_calls_$tag" | cut -d. -f1) physically contiguous
   slices, takes $(t_us "$r" "floor_map_$tag") (the floor: $(f %.2f "$r" "{floor_map_$tag} / {map_dma_$tag}") of MAP_DMA's time); importing the
   buffer $(t_us "$r" "floor_import_$tag") ($(f %.2f "$r" "{floor_import_$tag} / {map_dma_$tag}") of it). Split (the call with the median import of 5,
@@ -393,7 +394,7 @@ for r in "${runs[@]}"; do
 				"$(v "$r" "map_${k}_vs_floor_$s")" "$(t_us "$r" "unmap_dma_$tag")" "$(t_us "$r" "unmap_dmabuf_$tag")" \
 				"$(v "$r" "unmap_${k}_vs_map_dma_$s")"
 		done
-	done | sed 's/| |/| - |/g; s/| |/| - |/g'
+	done | sed 's/|  |/| - |/g; s/|  |/| - |/g'
 	echo
 	echo "Windows of 4 KiB of one buffer at consecutive IOVAs, against as many MAP_DMA entries of 4 KiB (\"each\": the loop's time / the count; \"first\"/\"last\": per window in the first and last block of 1,000, or of (N - 1) / 2 below 2,001):"
 	echo
@@ -416,10 +417,10 @@ done
 cat <<'EOF'
 ## Where the time goes
 
-For the largest size of each buffer, five more floor calls were timed step by
-step, and the one with the median import is shown (so that its steps add
-up; the medians of the other figures are in the last line): the floor's own steps (import, `iommu_map()`, `iommu_unmap_fast()`,
-the IOTLB flush, the release), and inside the import and the release the
+For the largest size of each buffer, five more floor calls were timed step
+by step, and the one with the median import is shown, so that its steps
+add up: the floor's own steps (import, `iommu_map()`, `iommu_unmap_fast()`,
+the IOTLB flush, the release) and, inside the import and the release, the
 dma-buf calls the importer makes, from kprobe/kretprobe events on them
 (tracefs timestamps: to about 1 us). udmabuf is a static exporter: it is
 mapped inside `dma_buf_dynamic_attach()` and unmapped inside
@@ -428,13 +429,12 @@ mapped inside `dma_buf_dynamic_attach()` and unmapped inside
 `texp_map_dma_buf` and their unmaps) are shown on their own and taken out
 of the call around them. "importer: runs and the rest" is the import minus
 every timed call: building the physically contiguous runs from the
-exporter's table, the allocations and locks. The probes cost a little
-themselves, within the noise of the guest (under the host's load an import
-of 256 MiB varies by a factor of two between consecutive calls): compare
-the split call's import with the median in the last line.
-How MAP_DMABUF's time compares with the import and the floor together (its
-own work besides: the checks, the `vfio_dma`, the window) is the last line,
-the median of the repetitions' ratios.
+exporter's table, the allocations and locks. Under the host's load an
+import of 256 MiB can vary by a factor of two from one call to the next:
+compare the split call's import with the medians in the second-to-last
+line. The last line is MAP_DMABUF's time over the import and the floor
+together, repetition by repetition (the median of the ratios): near 1,
+MAP_DMABUF adds little of its own (its checks, the `vfio_dma`, the window).
 
 EOF
 for r in "${runs[@]}"; do
