@@ -185,7 +185,7 @@ CPUs): a vCPU thread that the host preempts in the middle of a timed call
 makes that sample slow. The medians, and within a repetition the robust
 estimators below, keep such samples out of the figures; a high load
 average still widens the spread of short single-call figures (a revoke of
-1,000 windows takes about a millisecond, a host time slice is several).
+1,000 windows takes a few milliseconds, and so does a host time slice).
 EOF
 
 # ---- the goals ----
@@ -398,15 +398,16 @@ for r in "${runs[@]}"; do
 	echo
 	echo "Windows of 4 KiB of one buffer at consecutive IOVAs, against as many MAP_DMA entries of 4 KiB (\"each\": the loop's time / the count; \"first\"/\"last\": per window in the first and last block of 1,000, or of (N - 1) / 2 below 2,001):"
 	echo
-	echo "| windows | MAP_DMA each | MAP_DMABUF each | ratio | first window (the import) | first block, each | last block, each | flat | MAP_DMA flat | UNMAP_DMA(ALL) of the MAP_DMA entries | of the windows | ratio | revoke | revoke / UNMAP_DMA(ALL) of MAP_DMA | revoke until released | UNMAP_DMA(ALL) of the revoked windows |"
-	echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	echo "| windows | MAP_DMA each | MAP_DMABUF each | ratio | first window (the import) | first block, each | last block, each | flat | MAP_DMA flat | UNMAP_DMA(ALL) of the MAP_DMA entries | of the windows | ratio | revoke | per window | revoke / UNMAP_DMA(ALL) of MAP_DMA | revoke until released | UNMAP_DMA(ALL) of the revoked windows |"
+	echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for n in $(windows_counts "$r"); do
-		printf '| %s | %s us | %s us | %s | %s | %s us | %s us | %s | %s | %s ms | %s ms | %s | %s ms | %s | %s ms | %s ms |\n' "$(thousands "$n")" \
+		printf '| %s | %s us | %s us | %s | %s | %s us | %s us | %s | %s | %s ms | %s ms | %s | %s ms | %s us | %s | %s ms | %s ms |\n' "$(thousands "$n")" \
 			"$(v "$r" "windows_${n}_map_dma_each")" "$(v "$r" "windows_${n}_map_dmabuf_each")" "$(v "$r" "windows_${n}_map_vs_map_dma")" \
 			"$(t_us "$r" "windows_${n}_first_window")" "$(v "$r" "windows_${n}_first_block_each")" "$(v "$r" "windows_${n}_last_block_each")" \
 			"$(v "$r" "windows_${n}_flat")" "$(v "$r" "map_dma_${n}_flat")" \
 			"$(v "$r" "unmap_all_${n}_map_dma")" "$(v "$r" "unmap_all_${n}_windows")" "$(v "$r" "windows_${n}_unmap_all_vs_map_dma")" \
-			"$(v "$r" "revoke_$n")" "$(v "$r" "revoke_${n}_vs_unmap_${n}_map_dma")" "$(v "$r" "revoke_${n}_released")" "$(v "$r" "unmap_all_${n}_revoked")"
+			"$(v "$r" "revoke_$n")" "$(f %.2f "$r" "{revoke_$n} * 1000 / $n")" "$(v "$r" "revoke_${n}_vs_unmap_${n}_map_dma")" \
+			"$(v "$r" "revoke_${n}_released")" "$(v "$r" "unmap_all_${n}_revoked")"
 	done
 	echo
 	echo "4 KiB map+unmap cycles (cycles/s): MAP_DMA $(v "$r" cycle_4k_map_dma), MAP_DMABUF $(v "$r" cycle_4k_map_dmabuf), through the library $(v "$r" cycle_4k_library), MAP_DMABUF with the import held by another window $(v "$r" cycle_4k_window_held)."
