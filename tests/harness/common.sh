@@ -81,6 +81,18 @@ conf_all() {
 }
 conf_get() { conf_all "$1" "$2" | head -n 1; }
 
+# run_of_logdir DIR -> SERIES/MACHINE: a check or bench log directory
+# SERIES-MACHINE split at the longest machine name of qemu-configs/ that
+# ends it (SERIES may contain '-', e.g. 6.12-debug).
+run_of_logdir() {
+	local d=$1 m best=""
+	for m in "$TOP"/qemu-configs/*.conf; do
+		m=$(basename "$m" .conf)
+		case $d in *-"$m") [ ${#m} -gt ${#best} ] && best=$m ;; esac
+	done
+	if [ -n "$best" ]; then echo "${d%-"$best"}/$best"; else echo "${d%%-*}/${d#*-}"; fi
+}
+
 # kconfig_value SERIES ARCH SYMBOL -> y, m or n.
 kconfig_value() {
 	local cfg v

@@ -15,19 +15,9 @@
 set -euo pipefail
 
 [ $# -ge 1 ] || { echo "usage: $0 LOGDIR..." >&2; exit 2; }
-top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$(dirname "$0")/common.sh"
+top=$TOP
 shopt -s nullglob
-
-# A run directory is SERIES-MACHINE: split it at the longest machine name
-# of qemu-configs/ that ends it (SERIES may contain '-', e.g. 6.12-debug).
-run_of() {
-	local d=$1 m best=""
-	for m in "$top"/qemu-configs/*.conf; do
-		m=$(basename "$m" .conf)
-		case $d in *-"$m") [ ${#m} -gt ${#best} ] && best=$m ;; esac
-	done
-	if [ -n "$best" ]; then echo "${d%-"$best"}/$best"; else echo "${d%%-*}/${d#*-}"; fi
-}
 
 figs=$(mktemp)
 trap 'rm -f "$figs"' EXIT
@@ -40,7 +30,7 @@ for l in "$@"; do
 	logdirs+=("$(basename "$l")")
 	for c in "$l"/*/console.log; do
 		d=$(basename "$(dirname "$c")")
-		run=$(run_of "$d")
+		run=$(run_of_logdir "$d")
 		grep -q '^RATIO ' "$c" || continue	# a guest that measured nothing
 		dir_of[$run]=$(dirname "$c")
 		runs+=("$run")

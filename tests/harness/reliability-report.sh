@@ -20,18 +20,10 @@ shopt -s nullglob
 consoles=("$logdir"/*/console.log)
 [ ${#consoles[@]} -gt 0 ] || { echo "error: no */console.log in $logdir" >&2; exit 1; }
 
-top=$(cd "$(dirname "$0")/../.." && pwd)
-# A log directory is SERIES-MACHINE (SERIES may be e.g. 6.12-debug): split it
-# at the longest machine name of qemu-configs/ that ends it.
+. "$(dirname "$0")/common.sh"
+top=$TOP
+# A log directory is SERIES-MACHINE: run_of_logdir (common.sh).
 declare -A dir_of=()
-run_of() {
-	local d=$1 m best=""
-	for m in "$top"/qemu-configs/*.conf; do
-		m=$(basename "$m" .conf)
-		case $d in *-"$m") [ ${#m} -gt ${#best} ] && best=$m ;; esac
-	done
-	if [ -n "$best" ]; then echo "${d%-"$best"}/$best"; else echo "${d%%-*}/${d#*-}"; fi
-}
 
 # All FIGURE lines as "run<TAB>figure<TAB>key=value ...", run = SERIES/MACHINE.
 # A token that is not key=value (a kernel message interleaved on the serial
@@ -41,7 +33,7 @@ trap 'rm -f "$figures"' EXIT
 runs=()
 for c in "${consoles[@]}"; do
 	d=$(basename "$(dirname "$c")")
-	run=$(run_of "$d")
+	run=$(run_of_logdir "$d")
 	dir_of[$run]=$logdir/$d
 	runs+=("$run")
 	awk -v run="$run" '
