@@ -14,6 +14,22 @@
 #include <linux/types.h>
 #include <linux/vfio_dmabuf.h>
 
+/*
+ * The release this module was built from (VFIO_DMABUF_RELEASE, set by
+ * vfio/Makefile), in MODULE_VERSION after the upstream driver's own
+ * version ("0.2+vfio-dmabuf-0.1.0"): modinfo, /sys/module/.../version and
+ * DKMS tell this build from the stock module by it.  The builds of the
+ * project's tests say so too.
+ */
+#ifndef VFIO_DMABUF_RELEASE
+#define VFIO_DMABUF_RELEASE "unknown"
+#endif
+#ifdef VFIO_DMABUF_TEST_HOOKS
+#define VFIO_DMABUF_VERSION VFIO_DMABUF_RELEASE "+test-hooks"
+#else
+#define VFIO_DMABUF_VERSION VFIO_DMABUF_RELEASE
+#endif
+
 struct iommu_domain;
 struct vfio_dmabuf;
 struct vfio_iommu;
