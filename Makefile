@@ -6,6 +6,14 @@
 #   make help    everything else
 #
 # Downloads and builds go to $(VFIO_DMABUF_CACHE), outside the tree.
+#
+# Installing from source (PREFIX=/usr/local, LIBDIR=$(PREFIX)/lib, DESTDIR):
+# 'make install' puts the shared (SONAME libvfio-dmabuf.so.0) and static
+# libraries, the headers (the uapi header as
+# vfio-dmabuf/uapi/linux/vfio_dmabuf.h), vfio-dmabuf.pc, the vfio-dmabuf
+# tool and vfio-dmabuf(1) there, 'make uninstall' removes them, 'make
+# install-dkms' adds the DKMS source tree /usr/src/vfio-dmabuf-VERSION
+# (then: dkms install vfio-dmabuf/VERSION).
 
 XDG_CACHE_HOME ?= $(HOME)/.cache
 VFIO_DMABUF_CACHE ?= $(XDG_CACHE_HOME)/vfio-dmabuf
@@ -33,11 +41,15 @@ DEMO_KERNEL ?= 6.12
 IOVA ?=
 
 .PHONY: help deps check check-host check-debug debug-kernels demo bench \
-	kernels kernels-lock modules checkpatch reliability performance clean
+	kernels kernels-lock modules checkpatch reliability performance clean \
+	build install uninstall install-dkms uninstall-dkms
 
 help:
 	@sed -n 's/^#   //p' Makefile
 	@echo "  make deps          install missing Debian packages (root)"
+	@echo "  make install       libraries, headers, .pc, the tool and its man page"
+	@echo "                     (PREFIX=/usr/local LIBDIR=PREFIX/lib DESTDIR=); make uninstall"
+	@echo "  make install-dkms  the DKMS source tree /usr/src/vfio-dmabuf-VERSION"
 	@echo "  make kernels       fetch+unpack the Debian kernel packages of kernels.lock"
 	@echo "  make kernels-lock  move qemu-configs/kernels.lock to the newest packages"
 	@echo "  make modules       build vfio_iommu_type1.ko + test exporter for KERNELS"
@@ -113,6 +125,31 @@ performance:
 	@[ -n "$(LOGDIR)" ] || { echo "usage: make performance LOGDIR=<bench log directory...> [OUT=file]"; exit 2; }
 	@$(H)/performance-report.sh $(LOGDIR) > $(OUT_FILE).tmp && mv $(OUT_FILE).tmp $(OUT_FILE)
 	@echo "wrote $(OUT_FILE) from $(LOGDIR)"
+
+# The release: the library's VERSION (libvfio-dmabuf/Makefile).
+VERSION := $(shell sed -n 's/^VERSION := //p' libvfio-dmabuf/Makefile)
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+DKMS_SRCDIR ?= /usr/src
+# where 'make build' and 'make install' compile
+O ?= $(VFIO_DMABUF_CACHE)/build/install
+INSTALL_VARS = O="$(O)" PREFIX="$(PREFIX)" LIBDIR="$(LIBDIR)" DESTDIR="$(DESTDIR)"
+
+build:
+	@$(MAKE) -s -C libvfio-dmabuf $(INSTALL_VARS) lib $(O)/vfio-dmabuf
+
+install:
+	@$(MAKE) -s -C libvfio-dmabuf $(INSTALL_VARS) install
+
+uninstall:
+	@$(MAKE) -s -C libvfio-dmabuf $(INSTALL_VARS) uninstall
+
+install-dkms:
+	@$(MAKE) -s -C vfio install-dkms VFIO_DMABUF_RELEASE=$(VERSION) \
+		DKMS_DIR="$(DESTDIR)$(DKMS_SRCDIR)/vfio-dmabuf-$(VERSION)"
+
+uninstall-dkms:
+	rm -rf "$(DESTDIR)$(DKMS_SRCDIR)/vfio-dmabuf-$(VERSION)"
 
 clean:
 	@echo "nothing is built in the tree; the cache is $(VFIO_DMABUF_CACHE) (rm -rf it to start over)"

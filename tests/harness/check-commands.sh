@@ -11,7 +11,7 @@
 #   commands/...          make kernels-lock (OUT=), make reliability (OUT=),
 #                         make performance of the bench smoke run (OUT=),
 #                         make modules, make install and
-#                         uninstall (DESTDIR=), make debug-kernels up to the
+#                         uninstall (top level, DESTDIR=), make debug-kernels up to the
 #                         configuration (build-debug-kernel.sh --config)
 # (make checkpatch is build/checkpatch, make check-host the host/ lines.)
 
@@ -126,18 +126,28 @@ check_commands() {
 	rm -rf "$tmp"
 }
 
-# install_uninstall DESTDIR: 'make install' puts the library, headers,
-# pkg-config file and tools there; 'make uninstall' takes all of it away.
+# install_uninstall DESTDIR: the top-level 'make install' (PREFIX, LIBDIR,
+# DESTDIR) puts the libraries (the shared one under its SONAME), the
+# headers with the uapi one, the pkg-config file, the tool and its man page
+# there; 'make uninstall' takes all of it away, directories included.
 install_uninstall() {
-	local d=$1 left
-	make -s -C "$TOP/libvfio-dmabuf" O="$VFIO_DMABUF_CACHE/build/install-check" \
-		install DESTDIR="$d" PREFIX=/usr || return 1
-	for f in usr/include/vfio-dmabuf.h usr/lib/libvfio-dmabuf.a usr/lib/pkgconfig/vfio-dmabuf.pc \
-		 usr/bin/vfio-dmabuf; do
+	local d=$1 left f lib=usr/lib/x86_64-linux-gnu
+	local vars=(O="$VFIO_DMABUF_CACHE/build/install-check" PREFIX=/usr LIBDIR=/$lib DESTDIR="$d")
+	make -s -C "$TOP" install "${vars[@]}" || return 1
+	for f in usr/include/vfio-dmabuf.h usr/include/vfio-dmabuf/edu.h \
+		 usr/include/vfio-dmabuf/uapi/linux/vfio_dmabuf.h \
+		 $lib/libvfio-dmabuf.a $lib/libvfio-dmabuf.so.0.1.0 $lib/libvfio-dmabuf.so.0 \
+		 $lib/libvfio-dmabuf.so $lib/pkgconfig/vfio-dmabuf.pc \
+		 usr/bin/vfio-dmabuf usr/share/man/man1/vfio-dmabuf.1; do
 		[ -e "$d/$f" ] || { echo "make install did not install /$f"; return 1; }
 	done
-	make -s -C "$TOP/libvfio-dmabuf" O="$VFIO_DMABUF_CACHE/build/install-check" \
-		uninstall DESTDIR="$d" PREFIX=/usr || return 1
-	left=$(find "$d" -type f -o -type l)
+	[ "$(readelf -d "$d/$lib/libvfio-dmabuf.so.0.1.0" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')" = libvfio-dmabuf.so.0 ] ||
+		{ echo "libvfio-dmabuf.so.0.1.0 has no SONAME libvfio-dmabuf.so.0"; return 1; }
+	grep -qx "libdir=/$lib" "$d/$lib/pkgconfig/vfio-dmabuf.pc" ||
+		{ echo "vfio-dmabuf.pc does not say libdir=/$lib"; return 1; }
+	man --warnings -l "$d/usr/share/man/man1/vfio-dmabuf.1" 2>&1 >/dev/null | grep . &&
+		{ echo "vfio-dmabuf.1 has groff warnings"; return 1; }
+	make -s -C "$TOP" uninstall "${vars[@]}" || return 1
+	left=$(find "$d" -mindepth 1 -not -type d; find "$d/usr/include" -mindepth 1 -type d 2>/dev/null)
 	[ -z "$left" ] || { echo "make uninstall left: $left"; return 1; }
 }
