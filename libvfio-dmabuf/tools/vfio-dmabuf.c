@@ -4,7 +4,7 @@
  *
  *   vfio-dmabuf [--json] [--sysfs-root DIR] COMMAND [ARGS]
  *
- * Exit codes: 0 success, 1 self-test failed, 2 usage error,
+ * Exit codes: 0 success (status: ready), 1 self-test failed, 2 usage error,
  * 3 setup problem (device, driver, permissions, IOMMU),
  * 4 kernel feature missing (e.g. VFIO_IOMMU_MAP_DMABUF).
  */
@@ -21,6 +21,12 @@
 #include <vfio-dmabuf/edu.h>
 
 #include "dmabuf_source.h"
+#include "status.h"
+
+/* The kernel series vfio-dmabuf has patches for (vfio/patches/). */
+#ifndef VFD_SUPPORTED_SERIES
+#define VFD_SUPPORTED_SERIES ""
+#endif
 
 enum {
 	EXIT_OK = 0,
@@ -32,6 +38,7 @@ enum {
 
 static bool json;
 static const char *sysfs_root;
+static const char *machine_root;	/* --root: a made-up machine, for tests */
 
 /* ---- tiny JSON writer ------------------------------------------------- */
 
@@ -155,9 +162,12 @@ static int fail(int code, int err, const char *fmt, ...)
 
 static void usage(FILE *f)
 {
-	fputs("usage: vfio-dmabuf [--json] [--sysfs-root DIR] COMMAND [ARGS]\n"
+	fputs("usage: vfio-dmabuf [--json] [--sysfs-root DIR] [--root DIR] COMMAND [ARGS]\n"
 	      "\n"
 	      "commands:\n"
+	      "  status                    is this machine ready for VFIO_IOMMU_MAP_DMABUF?\n"
+	      "                            (IOMMU, vfio, vfio-pci, our vfio_iommu_type1,\n"
+	      "                            dma-buf sources), and the next step for each gap\n"
 	      "  list [--all]              devices with IOMMU groups and drivers\n"
 	      "                            (--all: also devices without IOMMU group)\n"
 	      "  bind DEVICE [--driver D]  bind to vfio-pci / vfio-platform (or D)\n"
@@ -553,6 +563,117 @@ static int cmd_info(int argc, char **argv, bool iommu_only)
 	return EXIT_OK;
 }
 
+/* ---- status ----------------------------------------------------------- */
+
+static void jkv_words(const char *k, const char *words)
+{
+	char w[128];
+	const char *p = words;
+	int n;
+
+	jopen(k, '[');
+	while (sscanf(p, "%127s%n", w, &n) == 1) {
+		jkey(NULL);
+		jstr(w);
+		p += n;
+	}
+	jclose(']');
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	char sys[4096], proc[4096], dev[4096];
+	struct status_roots r = { .sys = sysfs_root,
+				  .supported_series = VFD_SUPPORTED_SERIES };
+	struct status st;
+	int missing = 0, code;
+
+	if (argc)
+		return fail(EXIT_USAGE, -EINVAL, "status: bad argument '%s'", argv[0]);
+	if (machine_root) {
+		snprintf(sys, sizeof(sys), "%s/sys", machine_root);
+		snprintf(proc, sizeof(proc), "%s/proc", machine_root);
+		snprintf(dev, sizeof(dev), "%s/dev", machine_root);
+		if (!r.sys)
+			r.sys = sys;
+		r.proc = proc;
+		r.dev = dev;
+		r.root = machine_root;
+	}
+	status_probe(&r, &st);
+	for (int i = 0; i < ST_NR; i++)
+		missing += st.checks[i].required && !st.checks[i].ok;
+	/* 4: only our vfio_iommu_type1 is missing; 3: anything else */
+	code = st.ready ? EXIT_OK : (missing == 1 && !st.type1_ours) ?
+		EXIT_NOFEATURE : EXIT_SETUP;
+
+	if (json) {
+		jopen(NULL, '{');
+		jkv_b("ok", true);
+		jkv_b("ready", st.ready);
+		jkv_s("kernel", st.release);
+		jkv_s("series", st.series);
+		jkv_b("series_supported", st.series_supported);
+		jkv_words("supported_series", r.supported_series);
+		jopen("iommu", '{');
+		jkv_b("enabled", st.iommu_enabled);
+		jkv_i("groups", st.iommu_groups);
+		jkv_words("units", st.iommu_units);
+		jclose('}');
+		jkv_b("vfio", st.vfio);
+		jkv_b("vfio_pci", st.vfio_pci);
+		jopen("vfio_iommu_type1", '{');
+		jkv_b("loaded", st.type1_loaded);
+		jkv_b("ours", st.type1_ours);
+		jkey("map_dmabuf");
+		fputs(st.map_dmabuf < 0 ? "null" : st.map_dmabuf ? "true" : "false", stdout);
+		if (st.map_dmabuf < 0)
+			jkv_s("map_dmabuf_not_asked", st.map_dmabuf_why);
+		jkv_s("version", st.type1_version);
+		jkv_s("srcversion", st.type1_srcversion);
+		jkv_b("test_hooks", st.type1_test_hooks);
+		jkv_s("installed", st.type1_installed);
+		jclose('}');
+		jopen("dmabuf_sources", '{');
+		jkv_b("udmabuf", st.udmabuf);
+		jkv_words("heaps", st.heaps);
+		jclose('}');
+		jopen("checks", '[');
+		for (int i = 0; i < ST_NR; i++) {
+			jopen(NULL, '{');
+			jkv_s("name", st.checks[i].name);
+			jkv_b("ok", st.checks[i].ok);
+			jkv_b("required", st.checks[i].required);
+			jkv_s("detail", st.checks[i].detail);
+			if (st.checks[i].next_step[0])
+				jkv_s("next_step", st.checks[i].next_step);
+			jclose('}');
+		}
+		jclose(']');
+		jkv_i("exit_code", code);
+		jclose('}');
+		putchar('\n');
+		return code;
+	}
+
+	printf("kernel %s: series %s (vfio-dmabuf supports %s)\n",
+	       st.release[0] ? st.release : "unknown",
+	       st.series[0] ? st.series : "unknown", r.supported_series);
+	for (int i = 0; i < ST_NR; i++) {
+		const struct status_check *c = &st.checks[i];
+
+		printf("%-17s %-8s %s\n", c->name,
+		       c->ok ? "ok" : c->required ? "MISSING" : "none", c->detail);
+		if (c->next_step[0])
+			printf("%-17s %-8s %s\n", "", "next:", c->next_step);
+	}
+	if (st.ready)
+		printf("STATUS: ready (VFIO_IOMMU_MAP_DMABUF can be used)\n");
+	else
+		printf("STATUS: not ready: %d missing, see 'next:' above\n", missing);
+	return code;
+}
+
 /* ---- selftest --------------------------------------------------------- */
 
 #define ST_LEN 2048u	/* bytes per edu transfer (inside its 4 KiB buffer) */
@@ -769,6 +890,8 @@ int main(int argc, char **argv)
 			json = true;
 		} else if (!strcmp(argv[i], "--sysfs-root") && i + 1 < argc) {
 			sysfs_root = argv[++i];
+		} else if (!strcmp(argv[i], "--root") && i + 1 < argc) {
+			machine_root = argv[++i];
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);
 			return EXIT_OK;
@@ -797,6 +920,8 @@ int main(int argc, char **argv)
 		return cmd_info(sub_argc, sub_argv, true);
 	if (!strcmp(cmd, "selftest"))
 		return cmd_selftest(sub_argc, sub_argv);
+	if (!strcmp(cmd, "status"))
+		return cmd_status(sub_argc, sub_argv);
 	if (!strcmp(cmd, "version")) {
 		if (json)
 			printf("{\"ok\":true,\"version\":\"%s\"}\n", vfd_version());

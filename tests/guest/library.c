@@ -315,6 +315,73 @@ TEST(cli_tool)
 	ASSERT_EQ(run((char *[]){ "/usr/bin/vfio-dmabuf", "no-such-command", NULL }), 2);
 }
 
+/* Run a program with its stdout into @out (NUL-terminated, cut at @len);
+ * return its exit status.  What it printed also goes to the console. */
+static int run_capture(char *const argv[], char *out, size_t len)
+{
+	size_t n = 0;
+	ssize_t r;
+	int status, p[2];
+	pid_t pid;
+
+	if (pipe(p))
+		FAIL("pipe: %s", strerror(errno));
+	pid = fork();
+	if (!pid) {
+		dup2(p[1], 1);
+		close(p[0]);
+		close(p[1]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	while (n + 1 < len && (r = read(p[0], out + n, len - 1 - n)) > 0)
+		n += (size_t)r;
+	out[n] = '\0';
+	close(p[0]);
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		FAIL("running %s: %s", argv[0], strerror(errno));
+	printf("%s", out);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+#define ASSERT_HAS(s, needle) do {						\
+	if (!strstr((s), (needle)))						\
+		FAIL("the output does not say %s", (needle));			\
+} while (0)
+
+/* 'vfio-dmabuf status' on a machine that is ready: the IOMMU on, vfio and
+ * vfio-pci there, ours loaded, and the kernel answering the extension. */
+TEST(cli_status)
+{
+	char *out = vt_calloc(16384);
+	char want[160];
+	bool hooks = !access("/sys/module/vfio_iommu_type1/parameters/dmabuf_test_force_new_domain",
+			     F_OK);
+	bool udmabuf = !access("/sys/class/misc/udmabuf", F_OK);
+
+	ASSERT_EQ(run_capture((char *[]){ "/usr/bin/vfio-dmabuf", "--json", "status", NULL },
+			      out, 16384), 0);
+	ASSERT_HAS(out, "\"ok\":true,\"ready\":true");
+	ASSERT_HAS(out, "\"iommu\":{\"enabled\":true");
+	ASSERT_HAS(out, "\"vfio\":true,\"vfio_pci\":true");
+	ASSERT_HAS(out, "\"vfio_iommu_type1\":{\"loaded\":true,\"ours\":true,\"map_dmabuf\":true");
+	ASSERT_HAS(out, "\"version\":\"0.2+vfio-dmabuf-");
+	ASSERT_HAS(out, hooks ? "\"test_hooks\":true" : "\"test_hooks\":false");
+	snprintf(want, sizeof(want), "\"udmabuf\":%s", udmabuf ? "true" : "false");
+	ASSERT_HAS(out, want);
+	ASSERT_HAS(out, "\"series_supported\":true");
+	ASSERT_HAS(out, "\"exit_code\":0");
+
+	ASSERT_EQ(run_capture((char *[]){ "/usr/bin/vfio-dmabuf", "status", NULL }, out, 16384), 0);
+	ASSERT_HAS(out, "STATUS: ready");
+	ASSERT_HAS(out, "VFIO_TYPE1_MAP_DMABUF answers");
+	if (!udmabuf)
+		ASSERT_HAS(out, "modprobe udmabuf");
+	ASSERT_EQ(run_capture((char *[]){ "/usr/bin/vfio-dmabuf", "status", "extra", NULL },
+			      out, 16384), 2);
+}
+
 TEST(example_program)
 {
 	if (access("/dev/udmabuf", F_OK) && access("/dev/dma_heap/system", F_OK))
