@@ -42,7 +42,7 @@ IOVA ?=
 
 .PHONY: help deps check check-host check-debug debug-kernels demo bench \
 	kernels kernels-lock modules checkpatch reliability performance clean \
-	build install uninstall install-dkms uninstall-dkms
+	build install uninstall install-dkms uninstall-dkms deb
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -50,6 +50,8 @@ help:
 	@echo "  make install       libraries, headers, .pc, the tool and its man page"
 	@echo "                     (PREFIX=/usr/local LIBDIR=PREFIX/lib DESTDIR=); make uninstall"
 	@echo "  make install-dkms  the DKMS source tree /usr/src/vfio-dmabuf-VERSION"
+	@echo "  make deb           the Debian packages (library, -dev, tools, dkms) into"
+	@echo "                     DEB_OUT=\$$VFIO_DMABUF_CACHE/deb (printed)"
 	@echo "  make kernels       fetch+unpack the Debian kernel packages of kernels.lock"
 	@echo "  make kernels-lock  move qemu-configs/kernels.lock to the newest packages"
 	@echo "  make modules       build vfio_iommu_type1.ko + test exporter for KERNELS"
@@ -136,13 +138,13 @@ O ?= $(VFIO_DMABUF_CACHE)/build/install
 INSTALL_VARS = O="$(O)" PREFIX="$(PREFIX)" LIBDIR="$(LIBDIR)" DESTDIR="$(DESTDIR)"
 
 build:
-	@$(MAKE) -s -C libvfio-dmabuf $(INSTALL_VARS) lib $(O)/vfio-dmabuf
+	@$(MAKE) -C libvfio-dmabuf $(INSTALL_VARS) lib $(O)/vfio-dmabuf
 
 install:
-	@$(MAKE) -s -C libvfio-dmabuf $(INSTALL_VARS) install
+	@$(MAKE) -C libvfio-dmabuf $(INSTALL_VARS) install
 
 uninstall:
-	@$(MAKE) -s -C libvfio-dmabuf $(INSTALL_VARS) uninstall
+	@$(MAKE) -C libvfio-dmabuf $(INSTALL_VARS) uninstall
 
 install-dkms:
 	@$(MAKE) -s -C vfio install-dkms VFIO_DMABUF_RELEASE=$(VERSION) \
@@ -150,6 +152,11 @@ install-dkms:
 
 uninstall-dkms:
 	rm -rf "$(DESTDIR)$(DKMS_SRCDIR)/vfio-dmabuf-$(VERSION)"
+
+# the Debian packages (debian/), built from a copy of the tree
+DEB_OUT ?= $(VFIO_DMABUF_CACHE)/deb
+deb: deps
+	@$(H)/build-deb.sh $(DEB_OUT)
 
 clean:
 	@echo "nothing is built in the tree; the cache is $(VFIO_DMABUF_CACHE) (rm -rf it to start over)"

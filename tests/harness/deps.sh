@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
-# deps.sh: install what a fresh Debian 12 machine lacks for 'make check' and
-# 'make demo' ('make deps').  As root it runs apt-get; otherwise it prints
-# the exact commands to run.  Nothing here touches the running kernel.
+# deps.sh: install what a fresh Debian 12 machine lacks for 'make check',
+# 'make demo' and 'make deb' ('make deps').  As root it runs apt-get;
+# otherwise it prints the exact commands to run.  Nothing here touches the
+# running kernel: dkms is only run by make check on private trees
+# (--dkmstree, --installtree), never on this machine's kernels.
 set -euo pipefail
 
 pkgs=(make gcc libc6-dev xz-utils cpio kmod gzip file bc python3 patch
       qemu-system-x86 qemu-system-arm busybox-static
       gcc-aarch64-linux-gnu gcc-12-aarch64-linux-gnu libc6-dev-arm64-cross
-      sparse valgrind flex bison libelf-dev libssl-dev dwarves)
+      sparse valgrind flex bison libelf-dev libssl-dev dwarves
+      dpkg-dev debhelper dh-dkms dkms lintian man-db pkgconf)
 
 missing=()
 for p in "${pkgs[@]}"; do
