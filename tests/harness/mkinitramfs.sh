@@ -12,6 +12,10 @@
 #   /tests/*                          static guest test programs
 #   /usr/bin/vfio-dmabuf{,-demo}      the command line tool and the demo
 #   /init                             tests/harness/guest-init.sh
+#
+# VFIO_IOMMU_TYPE1_KO=PATH puts that vfio_iommu_type1.ko in place of the
+# stock one instead of the harness's build (make check's package step boots
+# the module DKMS built); TEST_EXPORTER=0 leaves the test exporter out.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -26,7 +30,8 @@ build=$VFIO_DMABUF_CACHE/build/$series-$arch
 guestbin=$VFIO_DMABUF_CACHE/build/guest-$arch/bin
 
 [ -f "$moddir/modules.dep" ] || die "kernel $series/$arch not fetched (tests/harness/fetch-kernel.sh $series $arch)"
-[ -f "$build/vfio_iommu_type1.ko" ] || die "modules for $series/$arch not built ($build)"
+type1_ko=${VFIO_IOMMU_TYPE1_KO:-$build/vfio_iommu_type1.ko}
+[ -f "$type1_ko" ] || die "no $type1_ko (modules for $series/$arch not built?)"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -76,7 +81,7 @@ for p in "${order[@]}"; do
 	dst=lib/modules/$rel/${p%%.ko*}.ko
 	mkdir -p "$work/$(dirname "$dst")"
 	if [ "${name//-/_}" = vfio_iommu_type1 ]; then
-		cp "$build/vfio_iommu_type1.ko" "$work/$dst"	# ours, with MAP_DMABUF
+		cp "$type1_ko" "$work/$dst"	# ours, with MAP_DMABUF
 	else
 		case $p in
 		*.xz) xz -dc "$moddir/$p" >"$work/$dst" ;;
@@ -86,7 +91,7 @@ for p in "${order[@]}"; do
 	fi
 	echo "/$dst $(params_of "${name//-/_}")" >>"$work/etc/modules.load"
 done
-if [ -f "$build/vfio_dmabuf_test_exporter.ko" ]; then
+if [ "${TEST_EXPORTER:-1}" != 0 ] && [ -f "$build/vfio_dmabuf_test_exporter.ko" ]; then
 	cp "$build/vfio_dmabuf_test_exporter.ko" "$work/lib/modules/$rel/"
 	echo "/lib/modules/$rel/vfio_dmabuf_test_exporter.ko $(params_of vfio_dmabuf_test_exporter)" >>"$work/etc/modules.load"
 fi
