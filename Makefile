@@ -25,7 +25,7 @@ SHELL := /bin/bash
 # Narrowing knobs, passed through to the harness.
 KERNELS ?= 6.12 6.1
 MACHINES ?= x86_64-intel-iommu x86_64-virtio-iommu aarch64-smmuv3
-export KERNELS MACHINES TEST HOST_TESTS LOGDIR TIMEOUT ACCEL
+export KERNELS MACHINES TEST HOST_TESTS LOGDIR TIMEOUT ACCEL PACKAGE_CHECKS README_CHECKS
 
 # check-debug: the guest suite on kernels built with KASAN, lockdep,
 # kmemleak, DMABUF_DEBUG, DMA_API_DEBUG (qemu-configs/debug-kernel.config),

@@ -7,7 +7,11 @@
 #    modules (W=1, warnings fail) and the static guest programs;
 # 3. per kernel series and machine: build the initramfs, boot it (run-vm.sh)
 #    and collect the guest's per-test results;
-# 4. the other commands of the README, run as a newcomer runs them
+# 4. the Debian packages and the DKMS module (check-package.sh): make deb,
+#    lintian, dkms build/install/remove on private trees for the cached 6.12
+#    and 6.1 headers, a boot with the module DKMS built, the example built
+#    against the -dev package;
+# 5. the other commands of the README, run as a newcomer runs them
 #    (check-commands.sh): make demo on both demo machines, a small make
 #    bench, and the rest.
 # Host tests also cover the host scripts themselves (tests/scripts) and the
@@ -16,7 +20,8 @@
 #
 # Narrowing: KERNELS="6.12" MACHINES="x86_64-intel-iommu" TEST='baseline/*'
 # (a glob on guest test names), HOST_TESTS=0 to skip the host tests,
-# README_CHECKS=0 to skip step 4 (the default when TEST is given).
+# PACKAGE_CHECKS=0 to skip step 4 and README_CHECKS=0 step 5 (both the
+# default when TEST is given).
 # Logs: $LOGDIR (default $VFIO_DMABUF_CACHE/logs/check-DATE), with the
 # kernel packages the run used in kernels.used.
 set -uo pipefail
@@ -26,6 +31,7 @@ KERNELS=${KERNELS:-"6.12 6.1"}
 MACHINES=${MACHINES:-"x86_64-intel-iommu x86_64-virtio-iommu aarch64-smmuv3"}
 HOST_TESTS=${HOST_TESTS:-1}
 if [ -n "${TEST:-}" ]; then README_CHECKS=${README_CHECKS:-0}; else README_CHECKS=${README_CHECKS:-1}; fi
+if [ -n "${TEST:-}" ]; then PACKAGE_CHECKS=${PACKAGE_CHECKS:-0}; else PACKAGE_CHECKS=${PACKAGE_CHECKS:-1}; fi
 LOGDIR=${LOGDIR:-$VFIO_DMABUF_CACHE/logs/check-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$LOGDIR"
 all=$LOGDIR/results.tsv
@@ -35,6 +41,7 @@ H=$TOP/tests/harness
 
 elapsed() { echo "$(( $(date +%s) - start ))s"; }
 . "$TOP/tests/harness/check-commands.sh"
+. "$TOP/tests/harness/check-package.sh"
 # ktap_results PREFIX: "ok N name # detail" lines on stdin -> result lines.
 ktap_results() {
 	awk '/^(not )?ok [0-9]+ / { st = /^not/ ? "FAIL" : "PASS"; sub(/^(not )?ok [0-9]+ /, "");
@@ -189,6 +196,10 @@ for s in $KERNELS; do
 		fi
 	done
 done
+
+if [ "$PACKAGE_CHECKS" = 1 ]; then
+	check_package
+fi
 
 if [ "$README_CHECKS" = 1 ]; then
 	check_demos
