@@ -125,6 +125,17 @@ enum vfd_backend {
 /** Fail vfd_container_open() with -EOPNOTSUPP unless the kernel offers
  *  VFIO_IOMMU_MAP_DMABUF (extension VFIO_TYPE1_MAP_DMABUF). */
 #define VFD_CONTAINER_REQUIRE_MAP_DMABUF (1u << 0)
+/**
+ * A no-IOMMU container (VFIO_NOIOMMU_IOMMU), for devices that no IOMMU
+ * translates, such as the platform devices of many SoCs: their groups are
+ * /dev/vfio/noiommu-N.  Needs a vfio.ko built with CONFIG_VFIO_NOIOMMU,
+ * loaded with enable_unsafe_noiommu_mode=1 (it taints the kernel), and
+ * CAP_SYS_RAWIO.  Regions and interrupts work as usual; nothing can be
+ * mapped for DMA (vfd_dma_map_*() fail with -EOPNOTSUPP): such a device
+ * reaches all of physical memory, unprotected.  Such a container takes
+ * only no-IOMMU groups, and an ordinary one none (-ENXIO, saying so).
+ */
+#define VFD_CONTAINER_NOIOMMU		(1u << 1)
 
 /** Options for vfd_container_open(); pass NULL for defaults.  Zero-fill
  *  unused fields (designated initialisers) so later additions stay
@@ -540,6 +551,8 @@ struct vfd_sysfs_device {
 	uint16_t vendor_id;	/* PCI only */
 	uint16_t device_id;	/* PCI only */
 	uint32_t class_code;	/* PCI only (24 bits) */
+	bool noiommu;		/* the group is a VFIO no-IOMMU group: open
+				   it with VFD_CONTAINER_NOIOMMU */
 };
 
 /**

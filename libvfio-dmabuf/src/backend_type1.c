@@ -45,6 +45,19 @@ static int type1_open(struct vfd_container *c, struct vfd_error *e)
 				"%s speaks VFIO API version %d, this library "
 				"needs %d", path, api, VFIO_API_VERSION);
 	}
+	if (c->flags & VFD_CONTAINER_NOIOMMU) {
+		if (ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_NOIOMMU_IOMMU) <= 0) {
+			close(fd);
+			return vfd__err(e, -EOPNOTSUPP,
+					"VFIO's no-IOMMU mode is off: it needs "
+					"a vfio module built with "
+					"CONFIG_VFIO_NOIOMMU, with "
+					"enable_unsafe_noiommu_mode=1");
+		}
+		c->fd = fd;
+		c->has_map_dmabuf = false;
+		return 0;
+	}
 	if (ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) <= 0) {
 		close(fd);
 		return vfd__err(e, -EOPNOTSUPP,

@@ -30,9 +30,16 @@ int vfd__container_open_ops(struct vfd_container **out,
 	*out = NULL;
 	if (!opts)
 		opts = &def;
-	if (opts->flags & ~VFD_CONTAINER_REQUIRE_MAP_DMABUF)
+	if (opts->flags & ~(VFD_CONTAINER_REQUIRE_MAP_DMABUF |
+			    VFD_CONTAINER_NOIOMMU))
 		return vfd__err(err, -EINVAL, "unknown container flags 0x%x",
 				opts->flags);
+	if ((opts->flags & VFD_CONTAINER_NOIOMMU) &&
+	    (opts->flags & VFD_CONTAINER_REQUIRE_MAP_DMABUF))
+		return vfd__err(err, -EINVAL, "a no-IOMMU container cannot "
+				"map dma-bufs: VFD_CONTAINER_NOIOMMU and "
+				"VFD_CONTAINER_REQUIRE_MAP_DMABUF exclude each "
+				"other");
 
 	c = calloc(1, sizeof(*c));
 	if (!c)
@@ -185,7 +192,10 @@ int vfd_container_iommu_info(struct vfd_container *c,
 	if (!c || !info)
 		return -EINVAL;
 	pthread_mutex_lock(&c->lock);
-	if (!c->iommu_set)
+	if (c->flags & VFD_CONTAINER_NOIOMMU)
+		ret = vfd__err(&e, -EOPNOTSUPP, "a no-IOMMU container has no "
+			       "IOMMU to describe");
+	else if (!c->iommu_set)
 		ret = no_iommu(&e);
 	else
 		ret = c->ops->iommu_info(c, info, &e);

@@ -45,6 +45,17 @@ static int resolve(struct vfd_container *c, const char *name, uint32_t flags,
 		if (ret)
 			return ret;
 	}
+	if (sd->noiommu && !(c->flags & VFD_CONTAINER_NOIOMMU))
+		return vfd__err(e, -ENXIO,
+				"%s is in a VFIO no-IOMMU group (group %d): no "
+				"IOMMU translates its DMA; open it in a "
+				"container made with VFD_CONTAINER_NOIOMMU",
+				sd->name, sd->iommu_group);
+	if (!sd->noiommu && (c->flags & VFD_CONTAINER_NOIOMMU))
+		return vfd__err(e, -ENXIO,
+				"%s is not in a VFIO no-IOMMU group: open it in "
+				"a container without VFD_CONTAINER_NOIOMMU",
+				sd->name);
 	if (sd->iommu_group < 0)
 		return vfd__err(e, -ENXIO,
 				"%s (driver %s) has no IOMMU group: enable the "

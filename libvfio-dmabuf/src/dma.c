@@ -66,6 +66,10 @@ static int do_map(struct vfd_container *c, struct vfd_dma_mapping *m,
 		return vfd__err(e, -EINVAL, "unknown DMA flags 0x%x", flags);
 	if (m->size == 0)
 		return vfd__err(e, -EINVAL, "size is 0");
+	if (c->flags & VFD_CONTAINER_NOIOMMU)
+		return vfd__err(e, -EOPNOTSUPP,
+				"a no-IOMMU container maps nothing for DMA: its "
+				"devices reach physical memory untranslated");
 	if (!c->iommu_set)
 		return vfd__err(e, -ENODEV,
 				"no device attached to the container yet: open "

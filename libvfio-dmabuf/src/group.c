@@ -41,6 +41,14 @@ static int not_viable(struct vfd_container *c, int number, struct vfd_error *e)
 static int set_iommu(struct vfd_container *c, struct vfd_group *g,
 		     struct vfd_error *e)
 {
+	if (c->flags & VFD_CONTAINER_NOIOMMU) {
+		if (ioctl(c->fd, VFIO_SET_IOMMU, VFIO_NOIOMMU_IOMMU))
+			return vfd__err_errno(e, -errno, "VFIO_SET_IOMMU(no-IOMMU) "
+					      "failed for group %d (it needs "
+					      "CAP_SYS_RAWIO)", g->number);
+		c->iommu_set = true;
+		return 0;
+	}
 	if (ioctl(c->fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU)) {
 		int ret = -errno;
 		if (ret == -EPERM)
@@ -77,7 +85,9 @@ int vfd__group_get(struct vfd_container *c, int number, struct vfd_group **out,
 			return 0;
 		}
 	}
-	if (vfd__path(path, sizeof(path), "%s/vfio/%d", c->dev_root, number))
+	if (vfd__path(path, sizeof(path), "%s/vfio/%s%d", c->dev_root,
+		      (c->flags & VFD_CONTAINER_NOIOMMU) ? "noiommu-" : "",
+		      number))
 		return vfd__err(e, -ENAMETOOLONG, "dev_root too long");
 	g = calloc(1, sizeof(*g));
 	if (!g)
@@ -132,10 +142,13 @@ int vfd__group_get(struct vfd_container *c, int number, struct vfd_group **out,
 			goto fail_unset;
 	}
 	/* The first group makes the IOMMU usable; every further group may
-	 * shrink the usable IOVA ranges (its reserved regions). */
-	ret = vfd__container_refresh_iova(c, e);
-	if (ret)
-		goto fail_unset;
+	 * shrink the usable IOVA ranges (its reserved regions).  No IOMMU,
+	 * no IOVAs. */
+	if (!(c->flags & VFD_CONTAINER_NOIOMMU)) {
+		ret = vfd__container_refresh_iova(c, e);
+		if (ret)
+			goto fail_unset;
+	}
 
 	g->next = c->groups;
 	c->groups = g;

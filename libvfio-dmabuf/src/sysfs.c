@@ -101,6 +101,12 @@ static int describe(const char *dir, const char *name, enum vfd_bus bus,
 	    !vfd__readlink_base(path, buf, sizeof(buf)) &&
 	    !vfd__parse_u64(buf, &v) && v <= INT32_MAX)
 		out->iommu_group = (int)v;
+	/* VFIO names the groups it makes for devices without an IOMMU */
+	if (out->iommu_group >= 0 &&
+	    !vfd__path(path, sizeof(path), "%s/iommu_group/name", dir) &&
+	    !vfd__read_text(path, buf, sizeof(buf)) &&
+	    !strcmp(buf, "vfio-noiommu"))
+		out->noiommu = true;
 
 	if (!vfd__path(path, sizeof(path), "%s/driver_override", dir) &&
 	    !vfd__read_text(path, buf, sizeof(buf)) && strcmp(buf, "(null)"))

@@ -72,6 +72,10 @@ static void test_open_bad_args(void)
 	o.backend = VFD_BACKEND_AUTO;
 	o.flags = 0x80;
 	CHECK_EQ(vfd_container_open(&c, &o, &e), -EINVAL);
+	/* no IOMMU, no dma-buf mappings */
+	o.flags = VFD_CONTAINER_NOIOMMU | VFD_CONTAINER_REQUIRE_MAP_DMABUF;
+	CHECK_EQ(vfd_container_open(&c, &o, &e), -EINVAL);
+	CHECK_STR_HAS(e.msg, "exclude each other");
 	CHECK_EQ(vfd_container_open(NULL, NULL, &e), -EINVAL);
 	/* NULL handles are tolerated by the error getters and close */
 	CHECK_STR_HAS(vfd_container_errmsg(NULL), "no container");

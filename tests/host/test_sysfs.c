@@ -151,6 +151,20 @@ static void build_tree(void)
 	mkpath("%s/kernel/iommu_groups/7/devices", root);
 	lnk("../../../../devices/platform/fe000000.ethernet",
 	    "%s/kernel/iommu_groups/7/devices/fe000000.ethernet", root);
+
+	/* a platform device behind no IOMMU, in the group that VFIO's
+	 * no-IOMMU mode makes for it (group 8, named "vfio-noiommu") */
+	mkpath("%s/devices/platform/9010000.pl031", root);
+	lnk("../../../devices/platform/9010000.pl031",
+	    "%s/bus/platform/devices/9010000.pl031", root);
+	lnk("../../../bus/platform/drivers/vfio-platform",
+	    "%s/devices/platform/9010000.pl031/driver", root);
+	lnk("../../../kernel/iommu_groups/8",
+	    "%s/devices/platform/9010000.pl031/iommu_group", root);
+	mkpath("%s/kernel/iommu_groups/8/devices", root);
+	wfile("vfio-noiommu\n", "%s/kernel/iommu_groups/8/name", root);
+	lnk("../../../../devices/platform/9010000.pl031",
+	    "%s/kernel/iommu_groups/8/devices/9010000.pl031", root);
 }
 
 static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *f)
@@ -237,6 +251,20 @@ static void test_lookup_platform(void)
 	CHECK(d.vfio_bound);
 	CHECK_EQ(d.iommu_group, 7);
 	CHECK(!strcmp(d.driver_override, "vfio-platform"));
+	CHECK(!d.noiommu);
+}
+
+static void test_lookup_noiommu(void)
+{
+	struct vfd_sysfs_device d;
+	struct vfd_error e;
+
+	CHECK_EQ(vfd_sysfs_lookup(root, "9010000.pl031", &d, &e), 0);
+	CHECK_EQ(d.bus, VFD_BUS_PLATFORM);
+	CHECK_EQ(d.iommu_group, 8);
+	CHECK(d.noiommu);
+	CHECK_EQ(vfd_sysfs_lookup(root, "0000:00:03.0", &d, &e), 0);
+	CHECK(!d.noiommu);
 }
 
 static void test_list(void)
@@ -245,21 +273,22 @@ static void test_list(void)
 	struct vfd_error e;
 
 	int n = vfd_sysfs_list(root, 0, v, 8, &e);
-	CHECK_EQ(n, 5);
+	CHECK_EQ(n, 6);
 	CHECK(!strcmp(v[0].name, "0000:00:02.0"));
 	CHECK(!strcmp(v[1].name, "0000:00:03.0"));
 	CHECK(!strcmp(v[2].name, "0000:00:04.0"));
 	CHECK(!strcmp(v[3].name, "0000:00:05.0"));
-	CHECK(!strcmp(v[4].name, "fe000000.ethernet"));
+	CHECK(!strcmp(v[4].name, "9010000.pl031"));
+	CHECK(!strcmp(v[5].name, "fe000000.ethernet"));
 	CHECK_EQ(vfd_sysfs_list(root, VFD_LIST_PCI, v, 8, &e), 4);
-	CHECK_EQ(vfd_sysfs_list(root, VFD_LIST_PLATFORM, v, 8, &e), 1);
-	CHECK_EQ(vfd_sysfs_list(root, VFD_LIST_IOMMU_ONLY, v, 8, &e), 4);
+	CHECK_EQ(vfd_sysfs_list(root, VFD_LIST_PLATFORM, v, 8, &e), 2);
+	CHECK_EQ(vfd_sysfs_list(root, VFD_LIST_IOMMU_ONLY, v, 8, &e), 5);
 	/* truncation: returns the total, fills only max */
 	memset(v, 0, sizeof(v));
-	CHECK_EQ(vfd_sysfs_list(root, 0, v, 2, &e), 5);
+	CHECK_EQ(vfd_sysfs_list(root, 0, v, 2, &e), 6);
 	CHECK(!strcmp(v[1].name, "0000:00:03.0"));
 	CHECK(v[2].name[0] == '\0');
-	CHECK_EQ(vfd_sysfs_list(root, 0, NULL, 0, &e), 5);
+	CHECK_EQ(vfd_sysfs_list(root, 0, NULL, 0, &e), 6);
 	CHECK_EQ(vfd_sysfs_list("/nonexistent-root", 0, NULL, 0, &e), -ENOENT);
 	CHECK_STR_HAS(e.msg, "sysfs mounted");
 }
@@ -391,6 +420,7 @@ int main(void)
 	RUN(test_lookup_bound);
 	RUN(test_lookup_unbound_and_missing);
 	RUN(test_lookup_platform);
+	RUN(test_lookup_noiommu);
 	RUN(test_list);
 	RUN(test_group_devices);
 	RUN(test_find_pci_and_edu);
