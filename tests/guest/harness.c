@@ -167,6 +167,19 @@ void vt_skip(const char *fmt, ...)
 	vt_end(2, fmt, ap);
 }
 
+void vt_note(const char *fmt, ...)
+{
+	char buf[400];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > 0 && vt_pipe >= 0 && write(vt_pipe, buf, strlen(buf)) < 0)
+		perror("write");
+}
+
 void vt_info(const char *fmt, ...)
 {
 	va_list ap;
@@ -389,7 +402,10 @@ int main(int argc, char **argv)
 			if (*c == '\n')
 				*c = ' ';
 		if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-			printf("ok %u %s\n", num, vt_tests[i].name);
+			if (*why)
+				printf("ok %u %s # %s\n", num, vt_tests[i].name, why);
+			else
+				printf("ok %u %s\n", num, vt_tests[i].name);
 		} else if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 2) {
 			printf("ok %u %s # SKIP %s\n", num, vt_tests[i].name, why);
 		} else {

@@ -30,6 +30,12 @@ __attribute__((noreturn, format(printf, 3, 4)))
 void vt_fail(const char *file, int line, const char *fmt, ...);
 __attribute__((noreturn, format(printf, 1, 2)))
 void vt_skip(const char *fmt, ...);
+/* A detail for the passing test's result line ("ok 3 name # detail"):
+ * what was measured, or what passed with a known exception.  Call it at
+ * the end of the test (a later FAIL appends its reason to it); the
+ * detail must not start with "SKIP". */
+__attribute__((format(printf, 1, 2)))
+void vt_note(const char *fmt, ...);
 /* Diagnostic line ("# ..."), shown in the console log. */
 __attribute__((format(printf, 1, 2)))
 void vt_info(const char *fmt, ...);
