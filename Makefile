@@ -35,12 +35,18 @@ DEBUG_MACHINES ?= x86_64-intel-iommu aarch64-smmuv3
 DEBUG_TORTURE_SCALE ?= 10
 DEBUG_FUZZ_CALLS ?= 1000000
 
+# vm: one program in one machine (make vm PROG=... [ARGS=...]).
+MACHINE ?= x86_64-intel-iommu
+KERNEL ?= 6.12
+PROG ?=
+ARGS ?=
+
 # demo: one machine, one kernel.
 DEMO_MACHINE ?= x86_64-intel-iommu
 DEMO_KERNEL ?= 6.12
 IOVA ?=
 
-.PHONY: help deps check check-host check-debug debug-kernels demo bench \
+.PHONY: help deps check check-host check-debug debug-kernels demo vm bench \
 	kernels kernels-lock modules checkpatch reliability performance clean \
 	build install uninstall install-dkms uninstall-dkms deb
 
@@ -60,6 +66,8 @@ help:
 	@echo "  make debug-kernels build those kernels (cached)"
 	@echo "  make bench         MAP_DMABUF vs MAP_DMA and the IOMMU floor, one guest per machine"
 	@echo "  make performance   docs/performance.md from a bench log (LOGDIR=)"
+	@echo "  make vm PROG=p     run the static program p in a test VM, ARGS='...',"
+	@echo "                     MACHINE=, KERNEL=; exits with p's status"
 	@echo "  make checkpatch    checkpatch.pl --strict on the kernel code"
 	@echo "  narrow: KERNELS=6.12 MACHINES=aarch64-smmuv3 TEST='baseline/*'"
 
@@ -83,6 +91,9 @@ check-host: deps
 
 demo: deps
 	@$(H)/demo.sh $(DEMO_KERNEL) $(DEMO_MACHINE) $(IOVA)
+
+vm: deps
+	@MACHINE="$(MACHINE)" KERNEL="$(KERNEL)" $(H)/vm.sh "$(PROG)" $(ARGS)
 
 # bench: one guest run per machine, on the first kernel of KERNELS: the
 # x86_64 intel-iommu and aarch64 SMMUv3 machines, or those MACHINES= names.

@@ -8,6 +8,8 @@
 #                         fault report for the demo's IOVA
 #   bench/smoke           'make bench' at a small size: exit 0, every
 #                         figure line parses, every goal's figure is there
+#   commands/make-vm      'make vm PROG=' with a small program: its output,
+#                         and its exit status as the recipe's
 #   commands/...          make kernels-lock (OUT=), make reliability (OUT=),
 #                         make performance of the bench smoke run (OUT=),
 #                         make modules, make install and
@@ -106,9 +108,37 @@ run_command() {
 	fi
 }
 
+# 'make vm' with a small program (tests/vm/vm_probe.c) that exits with the
+# status it is given: its lines come back, the edu devices were bound to
+# vfio-pci, and the recipe's exit status is the program's (make itself can
+# only say 2, and names the recipe's status: "Error 7").
+check_make_vm() {
+	local m=x86_64-intel-iommu log=$LOGDIR/commands-make-vm.log prog=$LOGDIR/vm_probe rc=0
+	[[ " $MACHINES " == *" $m "* ]] && [[ " $KERNELS " == *" 6.12 "* ]] || return 0
+	msg "[$(elapsed)] make vm PROG=vm_probe"
+	if ! gcc -static -O2 -Wall -Wextra -Werror -o "$prog" "$TOP/tests/vm/vm_probe.c" >"$log" 2>&1; then
+		record FAIL commands/make-vm "vm_probe did not build; log: $log"
+		return
+	fi
+	env -u TEST make -C "$TOP" vm PROG="$prog" ARGS="7 two words" MACHINE=$m KERNEL=6.12 \
+		>>"$log" 2>&1 || rc=$?
+	if [ $rc = 0 ]; then
+		record FAIL commands/make-vm "make vm succeeded although the program exited 7; log: $log"
+	elif ! grep -qE '^make(\[[0-9]+\])?: \*\*\* \[.*vm\] Error 7$' "$log"; then
+		record FAIL commands/make-vm "the recipe's exit status is not the program's 7; log: $log"
+	elif ! grep -q '^vm_probe: args: two words$' "$log"; then
+		record FAIL commands/make-vm "the program's output (its arguments) did not come back; log: $log"
+	elif [ "$(grep -c '^vm_probe: edu .* driver vfio-pci$' "$log")" -lt 2 ]; then
+		record FAIL commands/make-vm "the edu devices were not bound to vfio-pci; log: $log"
+	else
+		record PASS commands/make-vm "the program's output and its exit status 7"
+	fi
+}
+
 check_commands() {
 	local tmp a bench_log
 	tmp=$(mktemp -d "$LOGDIR/commands.XXXXXX")
+	check_make_vm
 	msg "[$(elapsed)] the other commands of the README"
 	run_command kernels-lock env OUT="$tmp/kernels.lock" make -s -C "$TOP" kernels-lock
 	run_command reliability make -s -C "$TOP" reliability LOGDIR="$LOGDIR" OUT="$tmp/reliability.md"

@@ -9,7 +9,9 @@
 #                                     place of the stock one, the test exporter
 #   /etc/modules.load                 "module-path params" lines, in order
 #   /etc/machine.env                  machine name, fault pattern, ...
-#   /tests/*                          static guest test programs
+#   /tests/*                          static guest test programs (or, with
+#                                     GUEST_PROG=path, that program alone in
+#                                     /usr/bin: 'make vm')
 #   /usr/bin/vfio-dmabuf{,-demo}      the command line tool and the demo
 #   /init                             tests/harness/guest-init.sh
 #
@@ -112,10 +114,16 @@ fi
 	echo "VFD_FUZZ_SEED='${VFD_FUZZ_SEED:-}'"
 } >"$work/etc/machine.env"
 
-[ -d "$guestbin" ] || die "guest programs for $arch not built (tests/harness/build-guest.sh $arch)"
-cp "$guestbin"/* "$work/tests/"
 mkdir -p "$work/usr/bin"
-cp "$guestbin/../tools/"* "$work/usr/bin/" 2>/dev/null || true
+if [ -n "${GUEST_PROG:-}" ]; then
+	# 'make vm': the user's program alone, in /usr/bin.
+	cp "$GUEST_PROG" "$work/usr/bin/"
+	chmod +x "$work/usr/bin/${GUEST_PROG##*/}"
+else
+	[ -d "$guestbin" ] || die "guest programs for $arch not built (tests/harness/build-guest.sh $arch)"
+	cp "$guestbin"/* "$work/tests/"
+	cp "$guestbin/../tools/"* "$work/usr/bin/" 2>/dev/null || true
+fi
 cp "$TOP/tests/harness/guest-init.sh" "$work/init"
 chmod +x "$work/init"
 
