@@ -7,6 +7,10 @@
 #       drivers/vfio/vfio_iommu_type1.c from linux-source, patched with
 #       vfio/patches/SERIES/*.patch, plus vfio/vfio_iommu_type1_dmabuf.c
 #   $VFIO_DMABUF_CACHE/build/SERIES-ARCH/vfio_dmabuf_test_exporter.ko
+#   $VFIO_DMABUF_CACHE/build/SERIES-ARCH/{vfio,vfio-platform-base,vfio-platform}.ko
+#       arm64 only: Debian's VFIO core rebuilt with its no-IOMMU mode, and
+#       vfio-platform (tests/vfio-platform), which Debian's arm64 kernels
+#       lack; the build checks that vfio.ko keeps the stock symbol CRCs
 #
 # Any compiler warning fails the build (the log says which).
 set -euo pipefail
@@ -53,4 +57,18 @@ rc=0
 build vfio_iommu_type1 vfio LINUX_SOURCE="$src" SERIES="$(base_series "$series")" \
 	VFIO_DMABUF_TEST=y "$@" || rc=1
 build vfio_dmabuf_test_exporter tests/exporter "$@" || rc=1
+# Unchanged upstream code, built as it is (its warnings are not ours);
+# for the Debian kernels, whose configuration the object list matches.
+if [ "$arch" = arm64 ] && ! is_debug_series "$series"; then
+	blog=$out/vfio-platform.build.log
+	rm -f "$out"/vfio.ko "$out"/vfio-platform*.ko
+	if make -C "$TOP/tests/vfio-platform" KDIR="$hdr" LINUX_SOURCE="$src" \
+		SERIES="$series" BUILD="$out/vfio-platform" "$@" >"$blog" 2>&1; then
+		cp "$out"/vfio-platform/{vfio,vfio-platform-base,vfio-platform}.ko "$out/"
+	else
+		msg "error: building vfio (no-IOMMU) and vfio-platform for $series/$arch failed; log: $blog"
+		tail -n 20 "$blog" >&2
+		rc=1
+	fi
+fi
 exit $rc

@@ -6,7 +6,11 @@
 #   /lib/modules/REL/...              stock modules the guest needs, in load
 #                                     order (closure from modules.dep, .ko.xz
 #                                     unpacked), our vfio_iommu_type1.ko in
-#                                     place of the stock one, the test exporter
+#                                     place of the stock one, the test exporter,
+#                                     and the machine config's rebuilt_modules
+#                                     (build-modules.sh): in place of the stock
+#                                     module of that name, or after the stock
+#                                     ones
 #   /etc/modules.load                 "module-path params" lines, in order
 #   /etc/machine.env                  machine name, fault pattern, ...
 #   /tests/*                          static guest test programs (or, with
@@ -77,12 +81,27 @@ done
 
 params_of() { conf_all "$conf" modparam | awk -v m="$1" '$1 == m { $1 = ""; sub(/^ /, ""); print }'; }
 
+# Upstream modules the harness rebuilt with another configuration (the
+# machine config's rebuilt_modules; build-modules.sh makes them for the
+# Debian kernels that need them): "" if not built for this kernel.
+declare -A rebuilt=()
+for m in $(conf_all "$conf" rebuilt_modules); do
+	if [ -f "$build/$m.ko" ]; then
+		rebuilt[${m//-/_}]=$build/$m.ko
+	else
+		msg "note: $m.ko was not rebuilt for $series/$arch: the stock modules stand"
+	fi
+done
+
 : >"$work/etc/modules.load"
 for p in "${order[@]}"; do
 	name=$(basename "$p"); name=${name%%.ko*}
 	dst=lib/modules/$rel/${p%%.ko*}.ko
 	mkdir -p "$work/$(dirname "$dst")"
-	if [ "${name//-/_}" = vfio_iommu_type1 ]; then
+	if [ -n "${rebuilt[${name//-/_}]:-}" ]; then
+		cp "${rebuilt[${name//-/_}]}" "$work/$dst"
+		unset "rebuilt[${name//-/_}]"
+	elif [ "${name//-/_}" = vfio_iommu_type1 ]; then
 		cp "$type1_ko" "$work/$dst"	# ours, with MAP_DMABUF
 	else
 		case $p in
@@ -92,6 +111,12 @@ for p in "${order[@]}"; do
 		esac
 	fi
 	echo "/$dst $(params_of "${name//-/_}")" >>"$work/etc/modules.load"
+done
+# The rebuilt modules that replace no stock one, in the config's order.
+for m in $(conf_all "$conf" rebuilt_modules); do
+	[ -n "${rebuilt[${m//-/_}]:-}" ] || continue
+	cp "${rebuilt[${m//-/_}]}" "$work/lib/modules/$rel/"
+	echo "/lib/modules/$rel/$m.ko $(params_of "${m//-/_}")" >>"$work/etc/modules.load"
 done
 if [ "${TEST_EXPORTER:-1}" != 0 ] && [ -f "$build/vfio_dmabuf_test_exporter.ko" ]; then
 	cp "$build/vfio_dmabuf_test_exporter.ko" "$work/lib/modules/$rel/"
