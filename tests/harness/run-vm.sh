@@ -21,6 +21,7 @@
 # Environment: TIMEOUT (seconds, default 900), ACCEL (tcg|kvm, default: kvm
 # only where it is hardware-backed and the guest is native), MEMORY (guest
 # RAM, default the machine config's), APPEND_EXTRA, QEMU_EXTRA.
+# A machine config's dtb_patch changes the device tree the guest boots with.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -71,6 +72,20 @@ while read -r dev; do
 done < <(conf_all "$conf" device)
 # shellcheck disable=SC2206
 args+=(${QEMU_EXTRA:-})
+
+# A machine config may change the machine's device tree (dtb_patch, e.g.
+# to describe a device to the guest as a platform device): QEMU dumps the
+# tree it would give this very machine, dtb-patch.py changes it, and the
+# guest boots with that one.
+dtb_patch=$(conf_get "$conf" dtb_patch)
+if [ -n "$dtb_patch" ]; then
+	"$(conf_get "$conf" qemu)" "${args[@]}" -machine dumpdtb="$logdir/machine.dtb" \
+		</dev/null >"$logdir/dtb.log" 2>&1 ||
+		die "QEMU could not dump the machine's device tree: $(tail -n 1 "$logdir/dtb.log")"
+	python3 "$TOP/tests/harness/dtb-patch.py" "$logdir/machine.dtb" "$logdir/machine-patched.dtb" \
+		"$dtb_patch" || die "the machine config's dtb_patch does not apply"
+	args+=(-dtb "$logdir/machine-patched.dtb")
+fi
 
 printf '%s' "$(conf_get "$conf" qemu)" >"$logdir/qemu-cmdline.txt"
 printf ' %q' "${args[@]}" >>"$logdir/qemu-cmdline.txt"
