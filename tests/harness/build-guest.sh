@@ -11,7 +11,7 @@ set -euo pipefail
 arch=$(deb_arch "$1")
 cc=$(guest_cc "$arch")
 out=$VFIO_DMABUF_CACHE/build/guest-$arch
-rm -rf "$out/bin" "$out/tools"
+rm -rf "$out/bin" "$out/tools" "$out/libmetal"
 make -C "$TOP/libvfio-dmabuf" CC="$cc" O="$out/lib" STATIC=1 static tools
 make -C "$TOP/examples" CC="$cc" O="$out/examples" STATIC=1
 make -C "$TOP/tests/guest" CC="$cc" O="$out" LIBVFD="$out/lib"

@@ -17,6 +17,7 @@
 #                                     GUEST_PROG=path, that program alone in
 #                                     /usr/bin: 'make vm')
 #   /usr/bin/vfio-dmabuf{,-demo}      the command line tool and the demo
+#   /usr/libexec/libmetal/*           libmetal's own tests, when built
 #   /init                             tests/harness/guest-init.sh
 #
 # VFIO_IOMMU_TYPE1_KO=PATH puts that vfio_iommu_type1.ko in place of the
@@ -148,6 +149,11 @@ else
 	[ -d "$guestbin" ] || die "guest programs for $arch not built (tests/harness/build-guest.sh $arch)"
 	cp "$guestbin"/* "$work/tests/"
 	cp "$guestbin/../tools/"* "$work/usr/bin/" 2>/dev/null || true
+fi
+# libmetal's own test programs (integrations/libmetal/build.sh --guest)
+if [ -z "${GUEST_PROG:-}" ] && [ -d "$guestbin/../libmetal" ]; then
+	mkdir -p "$work/usr/libexec/libmetal"
+	cp "$guestbin/../libmetal/"* "$work/usr/libexec/libmetal/"
 fi
 cp "$TOP/tests/harness/guest-init.sh" "$work/init"
 chmod +x "$work/init"
