@@ -6,6 +6,9 @@
 #   demo/MACHINE          'make demo' (DEMO_MACHINE=MACHINE): exit 0, the
 #                         device's bytes, and after the unmap the IOMMU's
 #                         fault report for the demo's IOVA
+#   demo/libmetal-MACHINE 'LIBMETAL=1 make demo': the same, told by a
+#                         libmetal application (skipped without a libmetal
+#                         source, saying so)
 #   bench/smoke           'make bench' at a small size: exit 0, every
 #                         figure line parses, every goal's figure is there
 #   commands/make-vm      'make vm PROG=' with a small program: its output,
@@ -39,6 +42,23 @@ demo_output_ok() {
 
 check_demos() {
 	local m log why rc
+	# The libmetal application's demo, on one machine.
+	m=x86_64-intel-iommu
+	if [[ " $MACHINES " == *" $m "* ]] && [[ " $KERNELS " == *" 6.12 "* ]]; then
+		msg "[$(elapsed)] LIBMETAL=1 make demo DEMO_MACHINE=$m"
+		log=$LOGDIR/demo-libmetal-$m.log
+		rc=0
+		env -u TEST LIBMETAL=1 DEMO_MACHINE="$m" make -s -C "$TOP" demo >"$log" 2>&1 || rc=$?
+		if [ $rc != 0 ] && grep -q '^error: LIBMETAL=1: no libmetal source' "$log"; then
+			record SKIP "demo/libmetal-$m" "$(sed -n 's/^error: LIBMETAL=1: //p' "$log" | head -n 1)"
+		elif [ $rc != 0 ]; then
+			record FAIL "demo/libmetal-$m" "LIBMETAL=1 make demo exited $rc: $(grep -m1 '^error:' "$log" | cut -c1-200); log: $log"
+		elif why=$(demo_output_ok "$log" "$m") && [ -n "$why" ]; then
+			record FAIL "demo/libmetal-$m" "$why; log: $log"
+		else
+			record PASS "demo/libmetal-$m" "metal_dmabuf_attach: device bytes through the I/O region, IOMMU fault after detach"
+		fi
+	fi
 	for m in x86_64-intel-iommu aarch64-smmuv3; do
 		[[ " $MACHINES " == *" $m "* ]] && [[ " $KERNELS " == *" 6.12 "* ]] || continue
 		msg "[$(elapsed)] make demo DEMO_MACHINE=$m"

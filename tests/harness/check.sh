@@ -51,6 +51,53 @@ ktap_results() {
 		record "$st" "$1$name" "$detail"
 	done
 }
+# The libmetal integration (integrations/libmetal): the patch series applied
+# to libmetal and built statically for the guests of ARCH, with the guest
+# program 'libmetal'.  Without a libmetal source, or when it did not build,
+# the guests get a stand-in 'libmetal' that reports each of its tests as
+# skipped or failed with the reason: never a silently missing line.
+libmetal_guest() {
+	local a=$1 log=$LOGDIR/libmetal-$1.build.log rc=0 why
+	"$TOP/integrations/libmetal/build.sh" --guest "$a" >"$log" 2>&1 || rc=$?
+	case $rc in
+	0) record PASS "build/libmetal-$a" "the series on libmetal v2026.04.0, static, with libvfio-dmabuf"
+	   return ;;
+	77) why=$(tail -n 1 "$log")
+	    record SKIP "build/libmetal-$a" "$why"
+	    libmetal_standin "$a" "ok" "# SKIP $why" ;;
+	*) record FAIL "build/libmetal-$a" "log: $log"
+	   tail -n 10 "$log" >&2
+	   libmetal_standin "$a" "not ok" "# libmetal did not build for $a (host log: $log)" ;;
+	esac
+}
+# libmetal_standin ARCH RESULT DETAIL: a 'libmetal' guest program (a shell
+# script) that prints "RESULT N test DETAIL" for each of the tests that the
+# guest's VFD_TEST_FILTER selects, as the real one would run them.
+libmetal_standin() {
+	local f=$VFIO_DMABUF_CACHE/build/guest-$1/bin/libmetal
+	cat >"$f" <<-EOF
+	#!/bin/sh
+	# Stand-in for the libmetal tests, which could not be built.
+	set -f
+	sel=""
+	for t in upstream_tests edu_driver dmabuf_dma platform_device; do
+	 	m=\$([ -z "\$VFD_TEST_FILTER" ] && echo 1)
+	 	for p in \$VFD_TEST_FILTER; do
+	 		case "libmetal/\$t" in \$p) m=1 ;; esac
+	 		case libmetal in \$p) m=1 ;; esac
+	 	done
+	 	[ -n "\$m" ] && sel="\$sel \$t"
+	done
+	[ -n "\$sel" ] || exit 0
+	echo "1..\$(echo \$sel | wc -w)"
+	n=0
+	for t in \$sel; do
+	 	n=\$((n + 1))
+	 	echo "$2 \$n \$t $3"
+	done
+	EOF
+	chmod +x "$f"
+}
 # record STATUS NAME DETAIL: one result line, printed as it happens.
 record() {
 	printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$all"
@@ -101,6 +148,21 @@ if [ "$HOST_TESTS" = 1 ]; then
 	done
 fi
 
+if [ "$HOST_TESTS" = 1 ]; then
+	# The libmetal patch series as a maintainer receives it: git am onto a
+	# clean v2026.04.0, and each patch builds (with and without
+	# libvfio-dmabuf) and passes libmetal's checkpatch.
+	slog=$LOGDIR/libmetal-series.log
+	src=0
+	"$TOP/integrations/libmetal/build.sh" --check-series >"$slog" 2>&1 || src=$?
+	if [ $src = 77 ]; then
+		record SKIP build/libmetal-series "$(tail -n 1 "$slog")"
+	else
+		ktap_results build/libmetal-series/ <"$slog"
+		[ $src = 0 ] || grep -q '^not ok' "$slog" || record FAIL build/libmetal-series "exited $src; log: $slog"
+	fi
+fi
+
 # Architectures the selected machines need.
 declare -A arch_of=()
 for m in $MACHINES; do
@@ -114,6 +176,7 @@ for a in $arches; do
 	if "$H/build-guest.sh" "$a" >"$LOGDIR/guest-$a.build.log" 2>&1; then
 		record PASS "build/guest-programs-$a" ""
 		ready[guest-$a]=1
+		libmetal_guest "$a"
 	else
 		record FAIL "build/guest-programs-$a" "log: $LOGDIR/guest-$a.build.log"
 		tail -n 15 "$LOGDIR/guest-$a.build.log" >&2

@@ -8,6 +8,11 @@
 # Exit status 0 only when the guest ran the demo and it passed: the device's
 # bytes arrived, and after the unmap the IOMMU blocked the same DMA and the
 # kernel reported the fault (the demo prints that report).
+#
+# LIBMETAL=1: the same story told by a libmetal application instead
+# (integrations/libmetal/app/metal-edu-demo.c): libmetal opens the edu
+# device on its "pci" bus and attaches the dma-buf with
+# metal_dmabuf_attach(); it needs the libmetal source (build.sh).
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -28,7 +33,16 @@ grep "^pins:" "$logdir/build.log" || true
 step "building vfio_iommu_type1.ko with VFIO_IOMMU_MAP_DMABUF, the test exporter, the demo"
 quiet "$H/build-modules.sh" "$series" "$arch"
 quiet "$H/build-guest.sh" "$arch"
-GUEST_CMD="vfio-dmabuf-demo${iova:+ --iova $iova}" quiet "$H/mkinitramfs.sh" "$series" "$machine" "$logdir/initramfs.cpio.gz"
+prog=vfio-dmabuf-demo
+if [ -n "${LIBMETAL:-}" ] && [ "$LIBMETAL" != 0 ]; then
+	step "applying the libmetal patch series and building libmetal with it"
+	lrc=0
+	"$TOP/integrations/libmetal/build.sh" --guest "$arch" >>"$logdir/build.log" 2>&1 || lrc=$?
+	[ $lrc = 77 ] && die "LIBMETAL=1: $(tail -n 1 "$logdir/build.log")"
+	[ $lrc = 0 ] || { tail -n 20 "$logdir/build.log"; die "building libmetal failed; log: $logdir/build.log"; }
+	prog=metal-edu-demo
+fi
+GUEST_CMD="$prog${iova:+ --iova $iova}" quiet "$H/mkinitramfs.sh" "$series" "$machine" "$logdir/initramfs.cpio.gz"
 step "booting $machine with Debian's $(kernel_release "$series" "$arch") under QEMU (about 10-30 s)"
 lock_lines >"$logdir/kernels.used"
 rc=0
@@ -36,7 +50,7 @@ rc=0
 [ $rc = 0 ] || { cat "$logdir/runner.log" >&2; die "the VM runner failed (exit status $rc); console: $logdir/console.log"; }
 echo
 echo "---------------------------------------------------------------- guest"
-sed -n '/^### run vfio-dmabuf-demo/,/^### exit vfio-dmabuf-demo/p' "$logdir/console.log" | sed '1d;$d' | grep -v '^ok 1 run$'
+sed -n "/^### run $prog\$/,/^### exit $prog /p" "$logdir/console.log" | sed '1d;$d' | grep -vE '^(not )?ok 1 run( #.*)?$'
 echo "------------------------------------------------------------------------"
 if grep -q '^FAIL' "$logdir/results.tsv"; then
 	grep '^FAIL' "$logdir/results.tsv" | cut -f2- >&2
