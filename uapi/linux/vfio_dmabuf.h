@@ -33,6 +33,27 @@
 #define VFIO_TYPE1_MAP_DMABUF		60
 
 /**
+ * struct vfio_iommu_type1_dma_map_dmabuf - argument of VFIO_IOMMU_MAP_DMABUF
+ * @argsz: size of the structure, set by the caller; at least up to @size
+ * @flags: VFIO_DMA_MAP_FLAG_READ and/or VFIO_DMA_MAP_FLAG_WRITE, from the
+ *	   device's point of view; no other flag is defined
+ * @fd: the dma-buf file descriptor
+ * @__reserved: must be 0
+ * @offset: byte offset into the dma-buf of the first byte to map
+ * @iova: IO virtual address chosen by the caller for that byte
+ * @size: number of bytes to map
+ */
+struct vfio_iommu_type1_dma_map_dmabuf {
+	__u32	argsz;
+	__u32	flags;		/* VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE */
+	__s32	fd;		/* dma-buf file descriptor */
+	__u32	__reserved;	/* must be 0 */
+	__u64	offset;		/* byte offset into the dma-buf */
+	__u64	iova;		/* IO virtual address chosen by the caller */
+	__u64	size;		/* bytes to map */
+};
+
+/**
  * VFIO_IOMMU_MAP_DMABUF - _IOW(VFIO_TYPE, VFIO_BASE + 60,
  *				struct vfio_iommu_type1_dma_map_dmabuf)
  *
@@ -109,17 +130,33 @@
  *	     through unchanged; -EFAULT as usual.
  * A failed call leaves all existing mappings untouched.
  */
-struct vfio_iommu_type1_dma_map_dmabuf {
+#define VFIO_IOMMU_MAP_DMABUF		_IO(VFIO_TYPE, VFIO_BASE + 60)
+
+/**
+ * struct vfio_iommu_type1_dmabuf_state - argument of
+ *					  VFIO_IOMMU_DMABUF_GET_STATE
+ * @argsz: size of the structure, set by the caller; at least up to
+ *	   @__reserved
+ * @flags: 0 or VFIO_DMABUF_STATE_FLAG_FIND_REVOKED
+ * @iova: in: the IOVA to look at; out (FIND_REVOKED): the start of the
+ *	  mapping found
+ * @size: out: the size of that mapping in bytes
+ * @state: out: VFIO_DMABUF_STATE_MAPPED, _REVOKED or _UNMAPPED
+ * @__reserved: out: 0
+ */
+struct vfio_iommu_type1_dmabuf_state {
 	__u32	argsz;
-	__u32	flags;		/* VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE */
-	__s32	fd;		/* dma-buf file descriptor */
-	__u32	__reserved;	/* must be 0 */
-	__u64	offset;		/* byte offset into the dma-buf */
-	__u64	iova;		/* IO virtual address chosen by the caller */
-	__u64	size;		/* bytes to map */
+	__u32	flags;
+#define VFIO_DMABUF_STATE_FLAG_FIND_REVOKED	0x1
+	__u64	iova;		/* in: IOVA; out (FIND_REVOKED): found */
+	__u64	size;		/* out: size of that mapping in bytes */
+	__u32	state;		/* out: VFIO_DMABUF_STATE_* */
+	__u32	__reserved;	/* out: 0 */
 };
 
-#define VFIO_IOMMU_MAP_DMABUF		_IO(VFIO_TYPE, VFIO_BASE + 60)
+#define VFIO_DMABUF_STATE_MAPPED	1
+#define VFIO_DMABUF_STATE_REVOKED	2
+#define VFIO_DMABUF_STATE_UNMAPPED	3
 
 /**
  * VFIO_IOMMU_DMABUF_GET_STATE - _IOWR(VFIO_TYPE, VFIO_BASE + 61,
@@ -152,21 +189,24 @@ struct vfio_iommu_type1_dma_map_dmabuf {
  *  -ENOENT: (flags 0) no mapping contains @iova; (FIND_REVOKED) no
  *	     revoked dma-buf mapping at or above @iova.
  */
-struct vfio_iommu_type1_dmabuf_state {
+#define VFIO_IOMMU_DMABUF_GET_STATE	_IO(VFIO_TYPE, VFIO_BASE + 61)
+
+/**
+ * struct vfio_iommu_type1_dmabuf_eventfd - argument of
+ *					    VFIO_IOMMU_DMABUF_SET_EVENTFD
+ * @argsz: size of the structure, set by the caller; at least up to
+ *	   @__reserved
+ * @flags: the events to signal: VFIO_DMABUF_EVENT_REVOKED (required)
+ * @fd: an eventfd, or -1 to unregister
+ * @__reserved: must be 0
+ */
+struct vfio_iommu_type1_dmabuf_eventfd {
 	__u32	argsz;
 	__u32	flags;
-#define VFIO_DMABUF_STATE_FLAG_FIND_REVOKED	0x1
-	__u64	iova;		/* in: IOVA; out (FIND_REVOKED): found */
-	__u64	size;		/* out: size of that mapping in bytes */
-	__u32	state;		/* out: VFIO_DMABUF_STATE_* */
-	__u32	__reserved;	/* out: 0 */
+#define VFIO_DMABUF_EVENT_REVOKED		0x1
+	__s32	fd;		/* eventfd, or -1 */
+	__u32	__reserved;	/* must be 0 */
 };
-
-#define VFIO_DMABUF_STATE_MAPPED	1
-#define VFIO_DMABUF_STATE_REVOKED	2
-#define VFIO_DMABUF_STATE_UNMAPPED	3
-
-#define VFIO_IOMMU_DMABUF_GET_STATE	_IO(VFIO_TYPE, VFIO_BASE + 61)
 
 /**
  * VFIO_IOMMU_DMABUF_SET_EVENTFD - _IOW(VFIO_TYPE, VFIO_BASE + 62,
@@ -188,14 +228,6 @@ struct vfio_iommu_type1_dmabuf_state {
  *	     or @fd is not an eventfd.
  *  -EBADF:  @fd is neither -1 nor an open file descriptor.
  */
-struct vfio_iommu_type1_dmabuf_eventfd {
-	__u32	argsz;
-	__u32	flags;
-#define VFIO_DMABUF_EVENT_REVOKED		0x1
-	__s32	fd;		/* eventfd, or -1 */
-	__u32	__reserved;	/* must be 0 */
-};
-
 #define VFIO_IOMMU_DMABUF_SET_EVENTFD	_IO(VFIO_TYPE, VFIO_BASE + 62)
 
 #endif /* _UAPI_LINUX_VFIO_DMABUF_H */
