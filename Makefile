@@ -3,6 +3,7 @@
 #
 #   make demo    boot the default VM and show edu DMA into a dma-buf
 #   make check   host unit tests + the guest suite on the default matrix
+#   make upstream-series   the kernel patches for upstream, from this code
 #   make help    everything else
 #
 # Downloads and builds go to $(VFIO_DMABUF_CACHE), outside the tree.
@@ -48,7 +49,7 @@ IOVA ?=
 
 .PHONY: help deps check check-host check-debug debug-kernels demo vm bench \
 	kernels kernels-lock modules checkpatch reliability performance clean \
-	build install uninstall install-dkms uninstall-dkms deb
+	build install uninstall install-dkms uninstall-dkms deb upstream-series
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -69,6 +70,7 @@ help:
 	@echo "  make vm PROG=p     run the static program p in a test VM, ARGS='...',"
 	@echo "                     MACHINE=, KERNEL=; exits with p's status"
 	@echo "  make checkpatch    checkpatch.pl --strict on the kernel code"
+	@echo "  make upstream-series  the series for upstream (upstream/README.md)"
 	@echo "  narrow: KERNELS=6.12 MACHINES=aarch64-smmuv3 TEST='baseline/*'"
 
 deps:
@@ -114,6 +116,12 @@ modules: kernels
 	@for s in $(KERNELS); do for a in amd64 arm64; do \
 		$(H)/build-modules.sh $$s $$a || exit 1; \
 		echo "built: $(VFIO_DMABUF_CACHE)/build/$$s-$$a/*.ko"; done; done
+
+# The kernel code as a 'git format-patch' series against Debian's
+# linux-source-6.12, generated from the code as it is (upstream/README.md);
+# prints the directory it wrote.
+upstream-series: deps
+	@upstream/series.sh
 
 # checkpatch.pl of linux-source-6.12 (LINUX_SOURCE= another tree)
 checkpatch:
