@@ -14,8 +14,9 @@
 # 5. the other commands of the README, run as a newcomer runs them
 #    (check-commands.sh): make demo on both demo machines, a small make
 #    bench, and the rest.
-# Host tests also cover the host scripts themselves (tests/scripts) and the
-# drift of the kernel pins against the Debian archive (check-pins.sh).
+# Host tests also cover the host scripts themselves (tests/scripts), the
+# drift of the kernel pins against the Debian archive (check-pins.sh) and
+# the upstream series (upstream/check.sh; UPSTREAM_CHECKS=0 leaves it out).
 # One line per test, then "N passed, N failed, N skipped"; exit 1 on failure.
 #
 # Narrowing: KERNELS="6.12" MACHINES="x86_64-intel-iommu" TEST='baseline/*'
@@ -161,6 +162,18 @@ if [ "$HOST_TESTS" = 1 ]; then
 		ktap_results build/libmetal-series/ <"$slog"
 		[ $src = 0 ] || grep -q '^not ok' "$slog" || record FAIL build/libmetal-series "exited $src; log: $slog"
 	fi
+fi
+
+if [ "$HOST_TESTS" = 1 ] && [ "${UPSTREAM_CHECKS:-1}" = 1 ]; then
+	# The upstream series as 'make upstream-series' makes it from the code
+	# as it is: checkpatch, git am on the base, W=1 of every prefix, the
+	# selftest (upstream/check.sh; x86_64 hosts).
+	msg "[$(elapsed)] the upstream series (upstream/check.sh)"
+	ulog=$LOGDIR/upstream.log
+	"$TOP/upstream/check.sh" "$LOGDIR/upstream-series" >"$ulog" 2>&1
+	urc=$?
+	ktap_results "" <"$ulog"
+	[ $urc -eq 0 ] || grep -q '^not ok' "$ulog" || record FAIL upstream/check "exited $urc; log: $ulog"
 fi
 
 # Architectures the selected machines need.

@@ -12,7 +12,7 @@ pkgs=(make gcc libc6-dev xz-utils cpio kmod gzip file bc python3 patch
       gcc-aarch64-linux-gnu gcc-12-aarch64-linux-gnu libc6-dev-arm64-cross
       sparse valgrind flex bison libelf-dev libssl-dev dwarves
       dpkg-dev debhelper dh-dkms dkms lintian man-db pkgconf
-      git cmake libsysfs-dev)
+      git cmake libsysfs-dev python3-ply python3-git)
 
 missing=()
 for p in "${pkgs[@]}"; do
