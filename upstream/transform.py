@@ -137,6 +137,8 @@ class RemoveFunction(Edit):
         end = k + 1
         if end < len(lines) and not lines[end].strip():
             end += 1
+        elif i > 0 and not lines[i - 1].strip():
+            i -= 1      # the last of a group: the blank line before it goes
         return ''.join(lines[:i] + lines[end:])
 
 
