@@ -15,7 +15,8 @@
 #                            already covers (get_maintainer.pl names VFIO DRIVER
 #                            for it), UNKNOWN_COMMIT_ID for a Fixes: commit of
 #                            upstream/fixes/commits (the base tree has no
-#                            history to look it up in)
+#                            history to look it up in); and scripts/kernel-doc
+#                            warns of nothing new in include/uapi/linux/vfio.h
 #   upstream/bisect-build    the base and every prefix of the series build
 #                            drivers/vfio/ with W=1 and no warning, and every
 #                            module in it passes modpost against the exports of
@@ -127,8 +128,13 @@ for p in "${patches[@]}" "${fixes[@]}"; do
 		esac
 	done < <(grep -E '^(ERROR|WARNING|CHECK):' <<<"$out")
 done
+# the uapi's kerneldoc: no warning that the base's vfio.h does not have
+kd() { (cd "$repo" && scripts/kernel-doc -none -Wall "$@" 2>&1 | sed 's/:[0-9]*: /: /' | sort); }
+kd_new=$(comm -13 <(g show base:include/uapi/linux/vfio.h >"$logs/vfio.h.base" && kd "$logs/vfio.h.base" |
+	sed "s|$logs/vfio.h.base|include/uapi/linux/vfio.h|") <(kd include/uapi/linux/vfio.h))
+[ -z "$kd_new" ] || why="${why}kernel-doc: $(head -n 1 <<<"$kd_new"); "
 if [ -z "$why" ]; then
-	result PASS checkpatch "--strict, ${#patches[@]} patches + ${#fixes[@]} fixes: no error, warning or check but new files under drivers/vfio/ (VFIO DRIVER) and Fixes: ids outside the base's history; $(($(date +%s) - t0)) s"
+	result PASS checkpatch "--strict, ${#patches[@]} patches + ${#fixes[@]} fixes: no error, warning or check but new files under drivers/vfio/ (VFIO DRIVER) and Fixes: ids outside the base's history; no new kernel-doc warning in vfio.h; $(($(date +%s) - t0)) s"
 else
 	result FAIL checkpatch "${why%; } (log: $clog)"
 fi
