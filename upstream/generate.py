@@ -59,8 +59,12 @@ def message(path, subst, ident):
     subject, _, body = text.partition('\n')
     if not body.startswith('\n') or not body.strip():
         raise RecipeError('%s: a subject line, a blank line and a body, please' % path)
-    # Fixes:/Cc: trailers stay where they are; the sign-off goes last
-    return '%s\n%s\nSigned-off-by: %s <%s>\n' % (subject, body.rstrip('\n') + '\n', *ident)
+    # the sign-off goes last, in the block of the Fixes:/Cc: trailers if
+    # the message ends with one
+    body = body.rstrip('\n') + '\n'
+    last = body.strip('\n').split('\n\n')[-1].split('\n')
+    trailers = all(re.match(r'^[A-Z][A-Za-z-]*: \S', line) for line in last)
+    return '%s\n%s%sSigned-off-by: %s <%s>\n' % (subject, body, '' if trailers else '\n', *ident)
 
 
 def diff_of(path):
