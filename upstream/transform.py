@@ -17,7 +17,10 @@ class RecipeError(Exception):
 
 
 def _short(text, n=70):
-    line = text.strip().splitlines()[0] if text.strip() else repr(text)
+    """The first telling line of @text (not a bare '/*' or brace)."""
+    lines = [line.strip() for line in text.splitlines()]
+    line = next((line for line in lines if sum(c.isalnum() for c in line) > 3),
+                lines[0] if lines else repr(text))
     return line if len(line) <= n else line[:n] + '...'
 
 
