@@ -48,7 +48,8 @@ OUT_OF_TREE = ('VFIO_DMABUF_TEST_HOOKS', 'vfio_dmabuf_test_force_new_domain',
                'VFIO_DMABUF_IOMMU_MAP_HAS_GFP', 'VFIO_DMABUF_EVENTFD_SIGNAL_HAS_COUNT',
                'VFIO_DMABUF_HAS_SWIOTLB_FIND_POOL', 'VFIO_DMABUF_NS_IS_STRING',
                'vfio_iommu_type1_core', 'vfio_dmabuf.h', 'docs/design.md',
-               'vfio_dmabuf_iommu_map', 'vfio_dmabuf_window_slices')
+               'vfio_dmabuf_iommu_map', 'vfio_dmabuf_window_slices',
+               'VFIO_DMABUF_RELEASE', 'VFIO_DMABUF_VERSION')
 
 # ---- drivers/vfio/vfio_iommu_type1.c -------------------------------------
 
@@ -130,6 +131,9 @@ DMABUF_H_EDITS = [
             ' * dma-buf mappings in the VFIO type1 IOMMU driver: the calls the type1 core\n'
             ' * (vfio_iommu_type1.c) makes into vfio_iommu_type1_dmabuf.c.\n'),
     Replace('#include <linux/vfio_dmabuf.h>\n', '#include <linux/vfio.h>\n'),
+    # the out-of-tree build's release in MODULE_VERSION (patch 0004)
+    RemoveBetween('\n/*\n * The release this module was built from',
+                  '#define VFIO_DMABUF_VERSION VFIO_DMABUF_RELEASE\n#endif\n'),
     InsertBefore('int vfio_dmabuf_init(void);\n',
                  '#if IS_ENABLED(CONFIG_VFIO_IOMMU_TYPE1_DMABUF)\n'),
     # the test hooks go; the stubs of a kernel without the feature come
