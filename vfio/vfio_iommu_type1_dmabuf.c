@@ -464,7 +464,7 @@ void vfio_dmabuf_revoked(struct vfio_iommu *iommu)
  * task that began it: type1's unmap drops iommu->lock to notify emulated
  * devices, and another task's unmap meanwhile must not end our batch.
  */
-struct vfio_dmabuf_batch_gather {
+struct vfio_dmabuf_batch_domain {
 	struct iommu_domain		*domain;	/* NULL: flushed early */
 	struct iommu_iotlb_gather	gather;
 	bool				used;
@@ -474,7 +474,7 @@ struct vfio_dmabuf_batch {
 	struct task_struct		*owner;
 	struct list_head		windows;	/* removed, to free */
 	unsigned int			nr;
-	struct vfio_dmabuf_batch_gather	g[] __counted_by(nr);
+	struct vfio_dmabuf_batch_domain	g[] __counted_by(nr);
 };
 
 static struct vfio_dmabuf_batch *vfio_dmabuf_batch_of(struct vfio_iommu *iommu)
