@@ -333,6 +333,24 @@ static int vfio_dmabuf_build_runs(struct vfio_dmabuf_import *imp,
 			goto err;
 	}
 
+	/*
+	 * The runs live as long as the import, and a table of one entry per
+	 * page (udmabuf: 65536 for 256 MiB) may hold a few thousand runs:
+	 * keep only what is used.  Without memory for the copy, the larger
+	 * array serves as well.
+	 */
+	if (n < sgt->nents / 2) {
+		struct vfio_dmabuf_run *fit;
+
+		fit = kvmalloc_array(max(n, 1U), sizeof(*fit),
+				     GFP_KERNEL_ACCOUNT);
+		if (fit) {
+			memcpy(fit, runs, n * sizeof(*fit));
+			kvfree(runs);
+			runs = fit;
+		}
+	}
+
 	imp->runs = runs;
 	imp->nr_runs = n;
 	imp->mapped_len = pos;
