@@ -252,8 +252,8 @@ So the import, not the IOMMU, is what stands between MAP_DMABUF and the
 goal. Both of its large parts grow with the number of 4 KiB entries in
 udmabuf's table, however contiguous the pages are: udmabuf's own map (the
 exporter; outside this project) and the importer's walk of that table
-entry by entry (`vfio_dmabuf_build_runs()`, which also allocates its runs
-array for as many runs as there are entries). The second is this project's
+entry by entry (`vfio_dmabuf_build_runs()`, which sizes its runs array for
+as many runs as there are entries, then keeps only the runs it found). The second is this project's
 kernel code, already down to one address translation per entry (the
 swiotlb and memory-type checks are made once per run); what is left grows
 with the entries the exporter hands out. For a table of one entry per
