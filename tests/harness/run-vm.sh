@@ -153,7 +153,9 @@ awk '
 # Specific phrases, not bare subsystem names: a debug kernel announces
 # e.g. "RCU lockdep checking is enabled" and "DMA-API: preallocated ..." at
 # boot (DMA-API debug errors come with a WARNING).
-splat_re='BUG:|WARNING:|Oops|KASAN:|suspected memory leak|possible circular locking|possible recursive locking|inconsistent lock state|lock held when returning|Call Trace|Kernel panic|general protection fault|UBSAN:|unreferenced object'
+# arm64 prints its backtraces as "Call trace:", x86 as "Call Trace:"; an RCU
+# stall or a hung task has no BUG: line of its own.
+splat_re='BUG:|WARNING:|Oops|KASAN:|suspected memory leak|possible circular locking|possible recursive locking|inconsistent lock state|lock held when returning|Call Trace|Call trace:|Kernel panic|general protection fault|UBSAN:|unreferenced object|detected stalls on CPUs|self-detected stall on CPU|blocked for more than [0-9]+ seconds'
 if grep -nE "$splat_re" "$log" >"$logdir/splats.txt"; then
 	first=$(head -n 1 "$logdir/splats.txt" | cut -c1-200)
 	printf 'FAIL\tkernel-log\tsplat in console: %s (all: %s)\n' "$first" "$logdir/splats.txt" >>"$res"

@@ -67,6 +67,11 @@ guest_panicked() {
 	want_line '^FAIL\tkernel-log\tsplat in console: .*Kernel panic'
 	want_line '^FAIL\tguest-run\tguest did not finish'
 }
+guest_stalled() {
+	run stall "${args[@]}"
+	want_rc 0
+	want_line '^FAIL\tkernel-log\tsplat in console: .*rcu_preempt detected stalls on CPUs'
+}
 qemu_broken() {
 	run broken "${args[@]}"
 	want_rc 1
@@ -83,11 +88,12 @@ usage() {
 	want_rc 2
 }
 
-echo "1..7"
+echo "1..8"
 t runner_guest_passed guest_passed
 t runner_guest_test_failed guest_test_failed
 t runner_guest_timed_out guest_timed_out
 t runner_guest_panicked guest_panicked
+t runner_guest_stalled guest_stalled
 t runner_qemu_broken qemu_broken
 t runner_no_initramfs no_initramfs
 t runner_usage usage
