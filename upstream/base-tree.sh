@@ -30,17 +30,12 @@ read -r srcpkg srcver < <(lock_get "$SERIES" all source)
 repo=$VFIO_DMABUF_CACHE/upstream/linux-$SERIES-${srcver//\~/_}
 if [ $only_dir = 1 ]; then echo "$repo"; exit 0; fi
 
-mkdir -p "$VFIO_DMABUF_CACHE/upstream" "$VFIO_DMABUF_CACHE/debs"
+mkdir -p "$VFIO_DMABUF_CACHE/upstream"
 exec 9>"$repo.lock"
 flock 9
 if [ -e "$repo/.git/base-done" ]; then echo "$repo"; exit 0; fi
 
-deb=$(deb_path "$srcpkg" "$srcver" "")
-if [ ! -f "$deb" ]; then
-	msg "downloading $srcpkg=$srcver"
-	(cd "$VFIO_DMABUF_CACHE/debs" && apt-get download -q=2 -o APT::Sandbox::User=root "$srcpkg=$srcver" >&2) ||
-		die "apt-get download $srcpkg=$srcver failed (run 'make deps')"
-fi
+deb=$(deb_download "$srcpkg" "$srcver")
 
 msg "unpacking $srcpkg $srcver into a git tree (once; about two minutes)"
 tmp=$(mktemp -d "$VFIO_DMABUF_CACHE/upstream/.base.XXXXXX")

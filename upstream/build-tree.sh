@@ -42,20 +42,8 @@ resolve_series "$SERIES"
 read -r imgpkg imgver < <(lock_get "$SERIES" "$ARCH" image)
 read -r hdrpkg hdrver < <(lock_get "$SERIES" "$ARCH" headers)
 rel=${imgpkg#linux-image-}
-debs=$VFIO_DMABUF_CACHE/debs
-mkdir -p "$debs"
-fetch() {
-	local f
-	f=$(deb_path "$1" "$2" "$ARCH")
-	if [ ! -f "$f" ]; then
-		msg "downloading $1=$2"
-		(cd "$debs" && apt-get download -q=2 -o APT::Sandbox::User=root "$1:$ARCH=$2" >&2) ||
-			die "apt-get download $1:$ARCH=$2 failed (run 'make deps')"
-	fi
-	echo "$f"
-}
-img=$(fetch "$imgpkg" "$imgver")
-hdr=$(fetch "$hdrpkg" "$hdrver")
+img=$(deb_download "$imgpkg" "$imgver" "$ARCH")
+hdr=$(deb_download "$hdrpkg" "$hdrver" "$ARCH")
 
 rm -rf "$out"
 mkdir -p "$out"

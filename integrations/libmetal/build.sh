@@ -99,12 +99,7 @@ sysfs_lib() {
 		ver=$(apt-cache policy "libsysfs-dev:$a" | awk '/Candidate:/ { print $2 }')
 		[ -n "$ver" ] && [ "$ver" != "(none)" ] ||
 			die "apt knows no libsysfs-dev:$a (dpkg --add-architecture $a && apt-get update)"
-		deb=$(deb_path libsysfs-dev "$ver" "$a")
-		mkdir -p "$VFIO_DMABUF_CACHE/debs"
-		[ -f "$deb" ] || (cd "$VFIO_DMABUF_CACHE/debs" &&
-			apt-get download -q=2 -o APT::Sandbox::User=root "libsysfs-dev:$a=$ver" >&2) ||
-			die "apt-get download libsysfs-dev:$a=$ver failed"
-		dpkg -x "$deb" "$root"
+		dpkg -x "$(deb_download libsysfs-dev "$ver" "$a")" "$root"
 		touch "$root/.libsysfs"
 	fi
 	echo "$root/usr/lib/aarch64-linux-gnu/libsysfs.a $root/usr/include"

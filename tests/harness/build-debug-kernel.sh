@@ -99,13 +99,7 @@ src=$VFIO_DMABUF_CACHE/src/linux-source-full-$series-${srcver//\~/_}
 exec 8>"$src.lock"
 flock 8
 if [ ! -e "$src/.done" ]; then
-	debs=$VFIO_DMABUF_CACHE/debs
-	deb=$(deb_path "$srcpkg" "$srcver" "")
-	if [ ! -f "$deb" ]; then
-		msg "downloading $srcpkg=$srcver"
-		(cd "$debs" && apt-get download -q=2 -o APT::Sandbox::User=root "$srcpkg=$srcver" >&2) ||
-			die "apt-get download $srcpkg=$srcver failed (run 'make deps')"
-	fi
+	deb=$(deb_download "$srcpkg" "$srcver")
 	note "unpacking the whole $srcpkg $srcver into $src"
 	tmp=$(mktemp -d "$VFIO_DMABUF_CACHE/src/.unpack.XXXXXX")
 	dpkg -x "$deb" "$tmp/deb"

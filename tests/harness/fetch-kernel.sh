@@ -16,21 +16,6 @@ set -euo pipefail
 [ $# -eq 2 ] || die "usage: $0 SERIES ARCH"
 series=$1
 arch=$(deb_arch "$2")
-debs=$VFIO_DMABUF_CACHE/debs
-mkdir -p "$debs"
-
-# download PKG VERSION [APT-ARCH]: fetch one .deb into the cache once.
-download() {
-	local pkg=$1 ver=$2 aarch=${3:-} spec file
-	file=$(deb_path "$pkg" "$ver" "$aarch")
-	[ -f "$file" ] && { echo "$file"; return; }
-	spec=$pkg${aarch:+:$aarch}=$ver
-	msg "  downloading $spec"
-	(cd "$debs" && apt-get download -q=2 -o APT::Sandbox::User=root "$spec" >&2) ||
-		die "apt-get download $spec failed (is apt's index current? 'FORCE_UPDATE=1 make deps'; for arm64 'dpkg --add-architecture arm64 && apt-get update')"
-	[ -f "$file" ] || die "apt-get download $spec did not make $file"
-	echo "$file"
-}
 
 # The pins of this kernel, as they will be used: every one cached or in
 # the archive, or replaced (pins.sh says how, in one line each).
@@ -55,7 +40,7 @@ if [ "$(cat "$kdir/.done" 2>/dev/null)" != "$(pins_of)" ]; then
 	mkdir -p "$kdir/root"
 	for role in image headers headers-common kbuild; do
 		read -r pkg ver < <(lock_get "$series" "$arch" "$role")
-		dpkg -x "$(download "$pkg" "$ver" "$(pin_apt_arch "$role" "$arch")")" "$kdir/root"
+		dpkg -x "$(deb_download "$pkg" "$ver" "$(pin_apt_arch "$role" "$arch")")" "$kdir/root"
 	done
 	hdr=$kdir/root/usr/src/linux-headers-$rel
 	# The one kbuild fix-up: the arch headers Makefile includes the common
@@ -70,7 +55,7 @@ src=$(source_dir "$series")
 if [ ! -e "$src/.done" ]; then
 	read -r pkg ver < <(lock_get "$series" all source)
 	msg "unpacking $pkg $ver (drivers/vfio, dma-buf, iommu, headers, scripts)"
-	deb=$(download "$pkg" "$ver")
+	deb=$(deb_download "$pkg" "$ver")
 	tmp=$(mktemp -d "$VFIO_DMABUF_CACHE/src.XXXXXX")
 	dpkg -x "$deb" "$tmp"
 	rm -rf "$src"
@@ -93,7 +78,7 @@ if [ ! -x "$bb" ]; then
 	ver=$(apt-cache policy "busybox-static:$arch" | awk '/Candidate:/ { print $2 }')
 	[ -n "$ver" ] && [ "$ver" != "(none)" ] || die "no busybox-static:$arch package (run 'make deps')"
 	tmp=$(mktemp -d)
-	dpkg -x "$(download busybox-static "$ver" "$arch")" "$tmp"
+	dpkg -x "$(deb_download busybox-static "$ver" "$arch")" "$tmp"
 	mkdir -p "${bb%/*}"
 	cp "$tmp/bin/busybox" "$bb"
 	rm -rf "$tmp"

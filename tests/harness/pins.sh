@@ -72,6 +72,21 @@ deb_path() {
 	echo "$VFIO_DMABUF_CACHE/debs/${1}_${2//:/%3a}_${3:-all}.deb"
 }
 
+# deb_download PACKAGE VERSION [APT-ARCH]: its .deb in the cache (fetched
+# with 'apt-get download' the first time; never installed); prints the path.
+deb_download() {
+	local pkg=$1 ver=$2 aarch=${3:-} spec file
+	file=$(deb_path "$pkg" "$ver" "$aarch")
+	[ -f "$file" ] && { echo "$file"; return; }
+	spec=$pkg${aarch:+:$aarch}=$ver
+	msg "  downloading $spec"
+	mkdir -p "$VFIO_DMABUF_CACHE/debs"
+	(cd "$VFIO_DMABUF_CACHE/debs" && apt-get download -q=2 -o APT::Sandbox::User=root "$spec" >&2) ||
+		die "apt-get download $spec failed (is apt's index current? 'FORCE_UPDATE=1 make deps'; for arm64 'dpkg --add-architecture arm64 && apt-get update')"
+	[ -f "$file" ] || die "apt-get download $spec did not make $file"
+	echo "$file"
+}
+
 # archive_versions PACKAGE [APT-ARCH]: the versions apt's index offers,
 # newest first.
 archive_versions() {
